@@ -1,0 +1,55 @@
+"""llmchat: the command-line tool built on llmcore.
+
+Commands live in their own modules; this one builds the Click group and
+turns llmcore errors into one readable line (and exit code 1) instead of a
+traceback, unless ``--debug`` is given.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from llmcore.cli.chat import chat_command
+
+__all__ = ["cli", "main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config", "config_file", type=click.Path(dir_okay=False), help="A TOML or JSON config file."
+)
+@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+@click.version_option(package_name="llmcore", prog_name="llmchat")
+@click.pass_context
+def cli(ctx: click.Context, config_file: str | None, debug: bool) -> None:
+    """Chat with LLMs from OpenAI, Anthropic, Gemini, Ollama and compatible servers."""
+    ctx.obj = {"config_file": config_file, "debug": debug}
+
+
+cli.add_command(chat_command)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Run llmchat (the console script entry point)."""
+    from llmcore.exceptions import LLMCoreError
+
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        return cli.main(args=argv, prog_name="llmchat", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except LLMCoreError as exc:
+        if debug:
+            raise
+        click.echo(f"Error: {exc}", err=True)
+        click.echo("Hint: run with --debug for the full traceback.", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)

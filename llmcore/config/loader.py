@@ -1,0 +1,326 @@
+"""Layered configuration loading.
+
+Layers, lowest precedence first (confy's order):
+
+1. the packaged ``defaults.toml``;
+2. the provider SDKs' own variables (``OPENAI_API_KEY``...) as fallbacks;
+3. the user's file (``config_file_path``, TOML or JSON);
+4. a ``.env`` file (``LLMCORE_``-prefixed keys);
+5. the process environment (``LLMCORE_``-prefixed keys);
+6. ``config_overrides`` (dot keys, e.g. ``"providers.openai.timeout"``).
+
+The merged dict is checked against the schema (unknown keys get a "did you
+mean" hint) and converted into :class:`~llmcore.config.schema.LLMCoreConfig`.
+Every leaf remembers which layer set it, so errors and ``llmchat config show``
+can name the source.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from llmcore.config import envkeys
+from llmcore.config.schema import LLMCoreConfig
+from llmcore.config.suggest import did_you_mean
+from llmcore.exceptions import ConfigError
+
+__all__ = ["ResolvedConfig", "load_config"]
+
+logger = logging.getLogger("llmcore.config")
+
+Path_ = tuple[str, ...]
+
+# The SDKs' own variables, honoured when no llmcore layer sets the key.
+SDK_KEY_FALLBACKS: dict[str, tuple[str, ...]] = {
+    "openai": ("OPENAI_API_KEY",),
+    "anthropic": ("ANTHROPIC_API_KEY",),
+    "gemini": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+}
+
+
+@dataclass(frozen=True)
+class ResolvedConfig:
+    """The validated configuration and, for each leaf key, where it came from."""
+
+    config: LLMCoreConfig
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+
+def load_config(
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    file_path: str | os.PathLike[str] | None = None,
+    env_prefix: str | None = "LLMCORE",
+    dotenv_path: str | os.PathLike[str] | None = ".env",
+    environ: Mapping[str, str] | None = None,
+) -> ResolvedConfig:
+    """Load, merge and validate the configuration layers.
+
+    Args:
+        overrides: highest-precedence values; dot keys or nested dicts.
+        file_path: a TOML (``.toml``) or JSON (``.json``) file.
+        env_prefix: prefix of the environment variables to read; ``None``
+            disables both the environment and ``.env`` layers, ``""`` reads
+            every variable that names a configuration key.
+        dotenv_path: the ``.env`` file to read (relative to the working
+            directory); a missing file is skipped. ``None`` skips the layer.
+        environ: the environment to read (defaults to ``os.environ``).
+
+    Raises:
+        ConfigError: for a missing or malformed file, an unknown key, or a
+            value of the wrong type; the message names the key and source.
+    """
+    env = os.environ if environ is None else environ
+    merged: dict[str, Any] = {}
+    sources: dict[Path_, str] = {}
+
+    _merge(merged, sources, _read_defaults(), "defaults")
+    _merge(merged, sources, _sdk_fallbacks(merged, env), None)
+    if file_path is not None:
+        path = Path(file_path).expanduser()
+        _merge(merged, sources, _read_file(path), str(path))
+    if env_prefix is not None:
+        if dotenv_path is not None and Path(dotenv_path).is_file():
+            from dotenv import dotenv_values
+
+            values = {k: v for k, v in dotenv_values(dotenv_path).items() if v is not None}
+            _merge_env(merged, sources, values, env_prefix, f".env file {dotenv_path}")
+        _merge_env(merged, sources, env, env_prefix, "environment")
+    if overrides:
+        _merge(merged, sources, _expand_dot_keys(overrides), "overrides")
+
+    flat_sources = {".".join(p): s for p, s in sources.items()}
+    _check_unknown_keys(merged, LLMCoreConfig, (), flat_sources)
+    _check_named_sections(merged, flat_sources)
+    try:
+        config = msgspec.convert(merged, LLMCoreConfig, strict=False)
+    except msgspec.ValidationError as exc:
+        raise _validation_error(exc, (), flat_sources) from None
+    return ResolvedConfig(config=config, sources=flat_sources)
+
+
+def _read_defaults() -> dict[str, Any]:
+    text = resources.files("llmcore.config").joinpath("defaults.toml").read_text("utf-8")
+    return tomllib.loads(text)
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(
+            f"Config file {str(path)!r} does not exist. Check the path passed as "
+            "config_file_path (or --config), or create the file.",
+            source=str(path),
+        )
+    try:
+        text = path.read_text("utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot read config file {str(path)!r}: {exc}", source=str(path)
+        ) from exc
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(
+                f"Config file {str(path)!r} is not valid JSON: {exc.msg} at line {exc.lineno}, "
+                f"column {exc.colno}.",
+                source=str(path),
+            ) from None
+    else:
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(
+                f"Config file {str(path)!r} is not valid TOML: {exc}. Fix the line named, "
+                "or use a .json file name for JSON.",
+                source=str(path),
+            ) from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"Config file {str(path)!r} must hold a table/object at the top level.")
+    return data
+
+
+def _sdk_fallbacks(merged: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, variables in SDK_KEY_FALLBACKS.items():
+        if name not in merged.get("providers", {}):
+            continue
+        for var in variables:
+            if env.get(var):
+                out.setdefault("providers", {})[name] = {"api_key": (env[var], var)}
+                break
+    return out
+
+
+def _merge(
+    target: dict[str, Any],
+    sources: dict[Path_, str],
+    layer: Mapping[str, Any],
+    source: str | None,
+    path: Path_ = (),
+) -> None:
+    """Deep-merge ``layer`` into ``target``, recording each leaf's source.
+
+    With ``source=None`` each leaf is a ``(value, source)`` pair.
+    """
+    for key, value in layer.items():
+        key_path = (*path, str(key))
+        if isinstance(value, Mapping):
+            existing = target.get(key)
+            if not isinstance(existing, dict):
+                existing = target[key] = {}
+                _forget(sources, key_path)
+            _merge(existing, sources, value, source, key_path)
+        else:
+            if source is None:
+                value, leaf_source = value
+            else:
+                leaf_source = source
+            target[key] = value
+            _forget(sources, key_path)
+            sources[key_path] = leaf_source
+
+
+def _forget(sources: dict[Path_, str], prefix: Path_) -> None:
+    for p in [p for p in sources if p[: len(prefix)] == prefix]:
+        del sources[p]
+
+
+def _merge_env(
+    merged: dict[str, Any],
+    sources: dict[Path_, str],
+    env: Mapping[str, str],
+    prefix: str,
+    origin: str,
+) -> None:
+    head = f"{prefix.upper()}_" if prefix else ""
+    for name, raw in env.items():
+        if not name.upper().startswith(head) or name.upper() == head:
+            continue
+        rest = name[len(head) :]
+        resolved = envkeys.resolve(rest, merged)
+        if resolved is None:
+            if prefix:
+                logger.warning(
+                    "Ignoring %s variable %s: it names no configuration key.%s",
+                    origin,
+                    name,
+                    did_you_mean(rest.lower().replace("__", "."), envkeys.all_keys(merged)),
+                )
+            continue
+        key_path, wants_text = resolved
+        value: Any = raw if wants_text else _parse_env_value(raw)
+        layer: dict[str, Any] = {}
+        node = layer
+        for part in key_path[:-1]:
+            node = node.setdefault(part, {})
+        node[key_path[-1]] = (value, f"{origin} variable {name}")
+        _merge(merged, sources, layer, None)
+
+
+def _parse_env_value(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def _expand_dot_keys(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in overrides.items():
+        if not isinstance(key, str) or not key:
+            raise ConfigError(f"Override keys must be non-empty strings, got {key!r}.")
+        parts = key.split(".")
+        node = out
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"Override {key!r} conflicts with another override.", key=key)
+            node = child
+        if isinstance(value, Mapping):
+            node.setdefault(parts[-1], {}).update(_expand_dot_keys(value))
+        else:
+            node[parts[-1]] = value
+    return out
+
+
+def _check_unknown_keys(data: Any, tp: Any, path: Path_, sources: Mapping[str, str]) -> None:
+    """Raise ConfigError for the first key the schema does not know."""
+    if not isinstance(data, dict):
+        return
+    kind, fields = envkeys.describe(tp)
+    if kind == "struct":
+        for key, value in data.items():
+            if key not in fields:
+                dotted = ".".join((*path, key))
+                source = _source_of(dotted, sources)
+                raise ConfigError(
+                    f"Unknown configuration key {dotted!r} (from {source})."
+                    f"{did_you_mean(key, fields)} Valid keys here: {', '.join(sorted(fields))}.",
+                    key=dotted,
+                    source=source,
+                )
+            _check_unknown_keys(value, fields[key], (*path, key), sources)
+    elif kind == "dict_of_struct":
+        value_type = fields["*"]
+        for key, value in data.items():
+            _check_unknown_keys(value, value_type, (*path, key), sources)
+
+
+def _check_named_sections(merged: dict[str, Any], sources: Mapping[str, str]) -> None:
+    """Validate each entry of the named sections on its own.
+
+    msgspec reports a bad value inside a dict as ``providers[...]``; checking
+    each entry separately lets the error name the provider.
+    """
+    for section in (("providers",), ("embedding",), ("mcp", "servers")):
+        node: Any = merged
+        tp: Any = LLMCoreConfig
+        for part in section:
+            node = node.get(part, {}) if isinstance(node, dict) else {}
+            tp = envkeys.describe(tp)[1][part]
+        value_type = envkeys.describe(tp)[1]["*"]
+        for name, entry in node.items() if isinstance(node, dict) else ():
+            try:
+                msgspec.convert(entry, value_type, strict=False)
+            except msgspec.ValidationError as exc:
+                raise _validation_error(exc, (*section, name), sources) from None
+
+
+def _source_of(dotted: str, sources: Mapping[str, str]) -> str:
+    if dotted in sources:
+        return sources[dotted]
+    below = [s for k, s in sources.items() if k.startswith(dotted + ".")]
+    return below[0] if below else "defaults"
+
+
+_AT_PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
+
+
+def _validation_error(
+    exc: msgspec.ValidationError, prefix: Path_, sources: Mapping[str, str]
+) -> ConfigError:
+    text = str(exc)
+    match = _AT_PATH.search(text)
+    inner = re.sub(r"\[(\d+)\]", r".\1", match.group("path")).lstrip(".") if match else ""
+    dotted = ".".join(p for p in (*prefix, inner) if p)
+    detail = text[: match.start()] if match else text
+    if detail.startswith("Invalid enum value"):
+        allowed = envkeys.literal_choices(dotted)
+        if allowed:
+            detail += f"; expected one of {', '.join(map(repr, allowed))}"
+    source = _source_of(dotted.split("[")[0], sources)
+    return ConfigError(
+        f"Invalid value for {dotted!r} (from {source}): {detail}.", key=dotted, source=source
+    )

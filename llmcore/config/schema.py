@@ -1,0 +1,213 @@
+"""The typed configuration schema.
+
+The merged configuration dict is converted into these frozen msgspec Structs,
+so a wrong type or an unknown key fails at load time, and the result is
+read-only. Secrets (API keys, passwords in database URLs) are redacted from
+every repr.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, ClassVar, Literal
+
+import msgspec
+from msgspec import Meta
+
+__all__ = [
+    "ContextSettings",
+    "CoreSettings",
+    "EmbeddingModelSettings",
+    "LLMCoreConfig",
+    "MCPServerSettings",
+    "MCPSettings",
+    "PipelineSettings",
+    "ProviderSettings",
+    "SessionStorageSettings",
+    "StorageSettings",
+    "VectorStorageSettings",
+    "redact_url",
+]
+
+PositiveInt = Annotated[int, Meta(gt=0)]
+NonNegativeInt = Annotated[int, Meta(ge=0)]
+PositiveFloat = Annotated[float, Meta(gt=0)]
+
+_URL_PASSWORD = re.compile(r"(?P<head>://[^:/@]+:)(?P<password>[^@]*)(?P<tail>@)")
+
+
+def redact_url(url: str) -> str:
+    """Hide the password of a URL such as ``postgresql://user:pw@host/db``."""
+    return _URL_PASSWORD.sub(r"\g<head>***\g<tail>", url)
+
+
+class _Section(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A configuration section: frozen, strict about keys, secret-safe repr."""
+
+    _secret_fields: ClassVar[tuple[str, ...]] = ()
+    _url_fields: ClassVar[tuple[str, ...]] = ()
+
+    def __repr__(self) -> str:
+        parts = []
+        for name in self.__struct_fields__:
+            value = getattr(self, name)
+            if name in self._secret_fields and value:
+                shown = "'***'"
+            elif name in self._url_fields and isinstance(value, str):
+                shown = repr(redact_url(value))
+            else:
+                shown = repr(value)
+            parts.append(f"{name}={shown}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+    __str__ = __repr__
+
+
+class CoreSettings(_Section):
+    """The ``[llmcore]`` section: library-wide defaults."""
+
+    default_provider: str = "openai"
+    default_embedding_model: str = "fastembed:BAAI/bge-small-en-v1.5"
+    enable_mcp: bool = False
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+
+class ProviderSettings(_Section):
+    """A ``[providers.NAME]`` section. Keys that do not apply are ignored.
+
+    ``type`` picks the implementation (``openai``, ``anthropic``, ``gemini``,
+    ``ollama``, ``local`` or an entry point name); it defaults to the section
+    name, so ``[providers.openai]`` needs no ``type`` while
+    ``[providers.groq]`` says ``type = "openai"``.
+    """
+
+    _secret_fields = ("api_key",)
+
+    type: str | None = None
+    api_key: str | None = None
+    base_url: str | None = None
+    default_model: str | None = None
+    timeout: PositiveFloat = 60.0
+    max_retries: NonNegativeInt = 2
+    context_length: PositiveInt | None = None
+    context_lengths: dict[str, PositiveInt] = msgspec.field(default_factory=dict)
+    default_context_length: PositiveInt = 8192
+    max_tokens: PositiveInt | None = None
+    use_mcp: bool | None = None
+    tokenizer: str | None = None
+    safety_settings: dict[str, str] = msgspec.field(default_factory=dict)
+    model_path: str | None = None
+    models: list[str] = msgspec.field(default_factory=list)
+    options: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class SessionStorageSettings(_Section):
+    """The ``[storage.session]`` section."""
+
+    _url_fields = ("db_url",)
+
+    type: Literal["sqlite", "json", "postgres"] = "sqlite"
+    path: str = "~/.llmcore/sessions.db"
+    db_url: str | None = None
+    table_name: str = "llmcore"
+    pool_size: PositiveInt = 5
+    busy_timeout: PositiveFloat = 10.0
+
+
+class VectorStorageSettings(_Section):
+    """The ``[storage.vector]`` section."""
+
+    _url_fields = ("db_url",)
+
+    type: Literal["chromadb", "pgvector"] = "chromadb"
+    default_collection: str = "llmcore_default_rag"
+    path: str = "~/.llmcore/chroma_db"
+    db_url: str | None = None
+    table_name: str = "llmcore_vectors"
+    host: str | None = None
+    port: PositiveInt | None = None
+    pool_size: PositiveInt = 5
+
+
+class StorageSettings(_Section):
+    """The ``[storage]`` section: session and vector stores."""
+
+    session: SessionStorageSettings = msgspec.field(default_factory=SessionStorageSettings)
+    vector: VectorStorageSettings = msgspec.field(default_factory=VectorStorageSettings)
+
+
+class EmbeddingModelSettings(_Section):
+    """An ``[embedding.NAME]`` section; keys that do not apply are ignored."""
+
+    _secret_fields = ("api_key",)
+
+    model: str | None = None
+    api_key: str | None = None
+    base_url: str | None = None
+    batch_size: PositiveInt = 64
+    timeout: PositiveFloat = 60.0
+    max_retries: NonNegativeInt = 2
+    model_path: str | None = None
+    threads: PositiveInt | None = None
+
+
+class ContextSettings(_Section):
+    """The ``[context_management]`` section: how a turn's context is built."""
+
+    rag_retrieval_k: PositiveInt = 3
+    rag_combination_strategy: Literal["prepend_system", "prepend_user"] = "prepend_system"
+    history_selection_strategy: Literal["last_n_tokens", "last_n_messages"] = "last_n_tokens"
+    max_history_messages: PositiveInt = 50
+    reserved_response_tokens: NonNegativeInt = 500
+    truncation_priority: Literal["history", "rag"] = "history"
+    minimum_history_messages: NonNegativeInt = 1
+    system_message_strategy: Literal["replace", "supplement"] = "replace"
+
+
+class PipelineSettings(_Section):
+    """The ``[pipelines]`` section: which definition runs, where to find more."""
+
+    default: str = "default"
+    paths: list[str] = msgspec.field(default_factory=list)
+
+
+class MCPServerSettings(_Section):
+    """An ``[mcp.servers.NAME]`` section: a stdio command or a URL."""
+
+    command: str | None = None
+    args: list[str] = msgspec.field(default_factory=list)
+    env: dict[str, str] = msgspec.field(default_factory=dict)
+    url: str | None = None
+    timeout: PositiveFloat = 30.0
+    enabled: bool = True
+
+
+class MCPSettings(_Section):
+    """The ``[mcp]`` section."""
+
+    servers: dict[str, MCPServerSettings] = msgspec.field(default_factory=dict)
+
+
+class LLMCoreConfig(_Section):
+    """The whole resolved configuration (read-only)."""
+
+    llmcore: CoreSettings = msgspec.field(default_factory=CoreSettings)
+    providers: dict[str, ProviderSettings] = msgspec.field(default_factory=dict)
+    storage: StorageSettings = msgspec.field(default_factory=StorageSettings)
+    embedding: dict[str, EmbeddingModelSettings] = msgspec.field(default_factory=dict)
+    context_management: ContextSettings = msgspec.field(default_factory=ContextSettings)
+    pipelines: PipelineSettings = msgspec.field(default_factory=PipelineSettings)
+    mcp: MCPSettings = msgspec.field(default_factory=MCPSettings)
+
+    def provider(self, name: str) -> ProviderSettings:
+        """Return the settings of the provider named ``name``.
+
+        Raises:
+            ConfigError: when no such provider is configured.
+        """
+        from llmcore.config.suggest import unknown_name_error
+
+        try:
+            return self.providers[name]
+        except KeyError:
+            raise unknown_name_error("provider", name, self.providers, "providers") from None

@@ -1,0 +1,332 @@
+"""OpenAI, and any server that speaks its Chat Completions API.
+
+The request goes through the official ``openai`` SDK's client (auth,
+base URL, timeouts, error types), but the body is built and the reply decoded
+by llmcore with msgspec: the SDK's own parameter transformation and pydantic
+response models cost more than a local server takes to answer (see
+``docs/performance.md``). Token counts use tiktoken with the model's own
+encoding and OpenAI's chat overhead (3 tokens per message, 3 to prime the
+reply).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from llmcore.exceptions import ContextLengthError, ProviderError
+from llmcore.models import Message, Usage
+from llmcore.providers.base import BaseProvider, ChatResult, StreamEvent
+from llmcore.tokens import encoding_for_model, get_counter
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
+
+__all__ = ["OpenAIProvider"]
+
+logger = logging.getLogger("llmcore.providers.openai")
+
+MESSAGE_OVERHEAD = 3  # <|start|>{role}\n ... <|end|>
+REPLY_PRIMING = 3  # every reply is primed with <|start|>assistant<|message|>
+
+
+class _Usage(msgspec.Struct):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class _Message(msgspec.Struct):
+    content: str | None = None
+
+
+class _Choice(msgspec.Struct):
+    message: _Message = msgspec.field(default_factory=_Message)
+    finish_reason: str | None = None
+
+
+class _Completion(msgspec.Struct):
+    choices: list[_Choice] = []
+    usage: _Usage | None = None
+    model: str | None = None
+
+
+class _Delta(msgspec.Struct):
+    content: str | None = None
+
+
+class _ChunkChoice(msgspec.Struct):
+    delta: _Delta = msgspec.field(default_factory=_Delta)
+    finish_reason: str | None = None
+
+
+class _Chunk(msgspec.Struct):
+    choices: list[_ChunkChoice] = []
+    usage: _Usage | None = None
+    model: str | None = None
+
+
+_decode_completion = msgspec.json.Decoder(_Completion).decode
+_decode_chunk = msgspec.json.Decoder(_Chunk).decode
+_encode = msgspec.json.Encoder().encode
+
+
+def _usage(raw: _Usage | None) -> Usage | None:
+    if raw is None:
+        return None
+    return Usage(input_tokens=raw.prompt_tokens, output_tokens=raw.completion_tokens)
+
+
+class OpenAIProvider(BaseProvider):
+    """Chat Completions over the official ``openai`` SDK.
+
+    Configured by a ``[providers.NAME]`` section with ``type = "openai"``
+    (implied for ``[providers.openai]``): ``api_key``, ``base_url``,
+    ``default_model``, ``timeout``, ``max_retries``, ``options`` (default
+    request parameters) and the context-length keys.
+    """
+
+    known_context_lengths = {
+        "gpt-3.5-turbo": 16_385,
+        "gpt-4": 8_192,
+        "gpt-4-32k": 32_768,
+        "gpt-4-turbo": 128_000,
+        "gpt-4o": 128_000,
+        "gpt-4o-mini": 128_000,
+        "gpt-4.1": 1_047_576,
+        "gpt-4.5": 128_000,
+        "gpt-5": 400_000,
+        "o1": 200_000,
+        "o3": 200_000,
+        "o4-mini": 200_000,
+    }
+    api_key_env_vars = ("OPENAI_API_KEY",)
+
+    _client: AsyncOpenAI | None = None
+
+    def _get_client(self) -> AsyncOpenAI:
+        if self._client is None:
+            try:
+                from openai import AsyncOpenAI
+            except ImportError as exc:
+                raise ProviderError(
+                    "The openai package is not installed: pip install 'llmcore[openai]'.",
+                    provider=self.name,
+                    kind="unknown",
+                ) from exc
+            # A local OpenAI-compatible server often needs no key; say so loudly
+            # only for the real API.
+            key = self.settings.api_key
+            if not key and self.settings.base_url is None:
+                key = self.require_api_key()
+            self._client = AsyncOpenAI(
+                api_key=key or "not-needed",
+                base_url=self.settings.base_url,
+                timeout=self.settings.timeout,
+                max_retries=self.settings.max_retries,
+            )
+        return self._client
+
+    # -- requests ---------------------------------------------------------
+
+    def _body(self, messages: Sequence[Message], model: str, kwargs: dict[str, Any]) -> bytes:
+        body: dict[str, Any] = {
+            "model": model,
+            "messages": [{"role": m.role.value, "content": m.content} for m in messages],
+        }
+        body.update(self.settings.options)
+        body.update(kwargs)
+        return _encode(body)
+
+    async def _post(self, body: bytes, model: str, stream: bool) -> Any:
+        client = self._get_client()
+        from openai import _base_client as sdk_base
+
+        http = getattr(sdk_base, "httpx2", None) or sdk_base.httpx
+        try:
+            return await client.post(
+                "/chat/completions",
+                cast_to=http.Response,
+                content=body,
+                options={"headers": {"Content-Type": "application/json"}},
+                stream=stream,
+            )
+        except Exception as exc:
+            raise self._map_error(exc, model) from exc
+
+    async def complete(
+        self, messages: Sequence[Message], *, model: str, **kwargs: Any
+    ) -> ChatResult:
+        """Return the whole reply (one ``POST /chat/completions``)."""
+        body = self._body(messages, model, kwargs)
+        response = await self._post(body, model, stream=False)
+        try:
+            data = _decode_completion(response.content)
+        except msgspec.DecodeError as exc:
+            raise self._malformed(model, exc) from exc
+        if not data.choices:
+            raise self._malformed(model, ValueError("the reply has no choices"))
+        choice = data.choices[0]
+        return ChatResult(
+            text=choice.message.content or "",
+            usage=_usage(data.usage),
+            finish_reason=choice.finish_reason,
+            model=data.model,
+        )
+
+    async def stream(
+        self, messages: Sequence[Message], *, model: str, **kwargs: Any
+    ) -> AsyncIterator[StreamEvent]:
+        """Open a streamed reply (SSE) and return its events."""
+        kwargs = {"stream": True, "stream_options": {"include_usage": True}, **kwargs}
+        body = self._body(messages, model, kwargs)
+        response = await self._post(body, model, stream=True)
+        return self._events(response, model)
+
+    async def _events(self, response: Any, model: str) -> AsyncIterator[StreamEvent]:
+        try:
+            async for line in response.aiter_lines():
+                if not line.startswith("data:"):
+                    continue
+                data = line[5:].strip()
+                if data == "[DONE]":
+                    return
+                try:
+                    chunk = _decode_chunk(data)
+                except msgspec.DecodeError as exc:
+                    raise self._malformed(model, exc) from exc
+                event = StreamEvent(usage=_usage(chunk.usage), model=chunk.model)
+                if chunk.choices:
+                    choice = chunk.choices[0]
+                    event.text = choice.delta.content or ""
+                    event.finish_reason = choice.finish_reason
+                yield event
+            raise ProviderError(
+                f"The stream from {self.name!r} (model {model!r}) ended without its final event.",
+                provider=self.name,
+                model=model,
+                retryable=True,
+                kind="stream_interrupted",
+            )
+        except ProviderError:
+            raise
+        except Exception as exc:
+            raise self._map_error(exc, model) from exc
+        finally:
+            await response.aclose()
+
+    # -- errors -----------------------------------------------------------
+
+    def _malformed(self, model: str, exc: Exception) -> ProviderError:
+        return ProviderError(
+            f"{self.name!r} (model {model!r}) sent a reply llmcore cannot read: {exc}.",
+            provider=self.name,
+            model=model,
+            kind="malformed",
+        )
+
+    def _map_error(self, exc: Exception, model: str) -> Exception:
+        import openai
+
+        where = f"{self.name!r} (model {model!r})"
+        if isinstance(exc, openai.APIStatusError):
+            status = exc.status_code
+            detail = _error_message(exc.body) or exc.message
+            if status == 400 and "context_length" in str(exc.body):
+                return ContextLengthError(
+                    f"{where} says the request is longer than the model's context window: "
+                    f"{detail}. Lower reserved_response_tokens or the history kept, or use a "
+                    "model with a larger window.",
+                    limit=self.get_max_context_length(model),
+                    needed=0,
+                )
+            kind, hint = _STATUS_KINDS.get(status, ("server" if status >= 500 else "unknown", ""))
+            return ProviderError(
+                f"{where} answered {status}: {detail}.{hint}",
+                provider=self.name,
+                model=model,
+                status_code=status,
+                retryable=status in (408, 409, 429) or status >= 500,
+                kind=kind,
+            )
+        if isinstance(exc, openai.APITimeoutError):
+            return ProviderError(
+                f"{where} did not answer within {self.settings.timeout:g} s. Raise "
+                f"providers.{self.name}.timeout if the model is slow.",
+                provider=self.name,
+                model=model,
+                retryable=True,
+                kind="timeout",
+            )
+        if isinstance(exc, openai.APIConnectionError):
+            return ProviderError(
+                f"Cannot reach {where} at {self._get_client().base_url}: {exc}. Check "
+                f"providers.{self.name}.base_url and your network.",
+                provider=self.name,
+                model=model,
+                retryable=True,
+                kind="connection",
+            )
+        return ProviderError(
+            f"{where}: the stream broke off: {type(exc).__name__}: {exc}",
+            provider=self.name,
+            model=model,
+            retryable=True,
+            kind="stream_interrupted",
+        )
+
+    # -- tokens -----------------------------------------------------------
+
+    def token_counter_name(self, model: str | None = None) -> str:
+        """The tiktoken encoding used for ``model``."""
+        return get_counter(encoding_for_model(model or self.default_model)).name
+
+    def count_tokens(self, text: str, model: str | None = None) -> int:
+        """Count ``text`` with the model's tiktoken encoding."""
+        return get_counter(encoding_for_model(model or self.default_model)).count(text)
+
+    def message_tokens(self, message: Message, model: str | None = None) -> int:
+        """Tokens of one chat message: role, content and framing."""
+        counter = get_counter(encoding_for_model(model or self.default_model))
+        return MESSAGE_OVERHEAD + counter.count(message.role.value) + counter.count(message.content)
+
+    def request_overhead(self, model: str | None = None) -> int:
+        """The tokens that prime the reply."""
+        return REPLY_PRIMING
+
+    async def get_available_models(self) -> list[str]:
+        """List the models the server offers (``GET /models``)."""
+        client = self._get_client()
+        try:
+            page = await client.models.list()
+        except Exception as exc:
+            raise self._map_error(exc, "-") from exc
+        return sorted(m.id for m in page.data)
+
+    async def close(self) -> None:
+        """Close the SDK client's connection pool."""
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.close()
+
+
+_STATUS_KINDS: dict[int, tuple[str, str]] = {
+    400: ("bad_request", ""),
+    401: ("authentication", " Check the API key."),
+    403: ("authentication", " The key is not allowed to use this model."),
+    404: ("not_found", " Check the model name and base_url."),
+    408: ("timeout", ""),
+    429: ("rate_limit", " You are sending too many requests or have run out of quota."),
+}
+
+
+def _error_message(body: object) -> str:
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and isinstance(inner.get("message"), str):
+            return inner["message"]
+        if isinstance(body.get("message"), str):
+            return str(body["message"])
+    return ""

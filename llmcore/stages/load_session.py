@@ -1,0 +1,69 @@
+"""load_session: open (or create) the turn's session and its system messages."""
+
+from __future__ import annotations
+
+from llmcore.models import ChatSession, Message, Role
+from llmcore.services import Services
+from llmcore.turn import Turn
+
+__all__ = ["LoadSession"]
+
+
+class LoadSession:
+    """Load the session header and system messages; create the user message.
+
+    A turn without ``session_id`` gets a temporary in-memory session. The
+    session's messages are not loaded here: ``select_history`` reads the
+    newest ones that fit, so a turn's cost does not grow with the session.
+
+    A ``system_message`` that differs from the session's current one is
+    added as a new system message (and stored with the turn); with
+    ``system_message_strategy = "replace"`` only the newest system message is
+    sent, with ``"supplement"`` all of them are.
+    """
+
+    name = "load_session"
+
+    def __init__(self, services: Services):
+        self.services = services
+
+    async def __call__(self, turn: Turn) -> None:
+        """Fill ``turn.session``, ``turn.system_messages`` and ``turn.user_message``."""
+        sid = turn.session_id
+        stored: list[Message] = []
+        if sid is None:
+            turn.session = ChatSession()
+        else:
+            store = await self.services.session_store()
+            if turn.save_session:
+                info, created = await store.ensure_session(sid)
+                turn.note("created" if created else "exists")
+            else:
+                found = await store.get_session_info(sid)
+                info = found
+            turn.session = ChatSession(id=sid)
+            if info is not None:
+                turn.session = ChatSession(
+                    id=info.id,
+                    name=info.name,
+                    created_at=info.created_at,
+                    updated_at=info.updated_at,
+                    metadata=info.metadata,
+                )
+                stored = await store.read_system_messages(sid)
+        session_id = sid or ""
+        if turn.system_message is not None and (
+            not stored or stored[-1].content != turn.system_message
+        ):
+            new_system = Message(
+                role=Role.SYSTEM, content=turn.system_message, session_id=session_id
+            )
+            turn.new_messages.append(new_system)
+            stored = [*stored, new_system]
+        strategy = turn.context_overrides.get(
+            "system_message_strategy",
+            self.services.config.context_management.system_message_strategy,
+        )
+        turn.system_messages = stored if strategy == "supplement" else stored[-1:]
+        turn.user_message = Message(role=Role.USER, content=turn.message, session_id=session_id)
+        turn.new_messages.append(turn.user_message)

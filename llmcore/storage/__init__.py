@@ -1,0 +1,1 @@
+"""Storage: session stores (``sessions/``) and vector stores (``vectors/``)."""

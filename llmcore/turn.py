@@ -1,0 +1,180 @@
+"""The Turn: the one mutable object that flows through a pipeline.
+
+A chat turn starts as a request (message, session, provider, options) and
+each stage fills in its part: the loaded session, the selected history, the
+token budget, the payload, the response. Stages talk to each other only
+through the Turn; custom stages may keep their own data in ``turn.state``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from llmcore.models import ChatSession, ContextDocument, Message, ToolCall, Usage
+
+__all__ = [
+    "ContextReport",
+    "RagRequest",
+    "Response",
+    "StageTrace",
+    "TokenBudget",
+    "Turn",
+]
+
+
+@dataclass(slots=True)
+class RagRequest:
+    """What the caller asked of retrieval for this turn."""
+
+    enabled: bool = False
+    k: int | None = None
+    collection: str | None = None
+
+
+@dataclass(slots=True)
+class TokenBudget:
+    """The token arithmetic of a turn.
+
+    Attributes:
+        limit: the model's context window, in tokens.
+        reserved: tokens held back for the reply.
+        used: tokens taken by each part of the payload (``system``,
+            ``history``, ``documents``, ``user``, ``overhead``).
+    """
+
+    limit: int = 0
+    reserved: int = 0
+    used: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def available(self) -> int:
+        """Tokens the prompt may use: the window minus the reserve."""
+        return max(self.limit - self.reserved, 0)
+
+    @property
+    def total_used(self) -> int:
+        """Sum of the tokens used by every part."""
+        return sum(self.used.values())
+
+
+@dataclass(slots=True)
+class ContextReport:
+    """What the context stages kept and dropped, and why.
+
+    Attributes:
+        kept: ids of the history messages that were sent.
+        dropped: ids of the history messages left out to fit the window.
+        dropped_documents: ids of retrieved documents left out.
+        summarized: ids of messages replaced by a summary.
+        reasons: one line per decision, for logs and debugging.
+    """
+
+    kept: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+    dropped_documents: list[str] = field(default_factory=list)
+    summarized: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Response:
+    """The model's reply.
+
+    Attributes:
+        text: the reply text (the part received so far while streaming).
+        usage: tokens the provider reported, when it did.
+        finish_reason: why the model stopped (``stop``, ``length``...).
+        tool_calls: tool calls the model asked for.
+        model: the model that answered, as the provider named it.
+        interrupted: True when a stream ended before the model finished
+            (the caller stopped reading, or the connection broke).
+        complete: True once the whole reply has been received.
+    """
+
+    text: str = ""
+    usage: Usage | None = None
+    finish_reason: str | None = None
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    model: str | None = None
+    interrupted: bool = False
+    complete: bool = False
+
+
+@dataclass(slots=True)
+class StageTrace:
+    """How one stage went: its name, how long it took, and its notes."""
+
+    name: str
+    duration: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(eq=False, slots=True)
+class Turn:
+    """One chat turn, as it flows through the stages of a pipeline.
+
+    The request fields are set by :meth:`llmcore.LLMCore.chat_turn`; every
+    other field is filled in by a stage. See ``docs/concepts/turn.md``.
+    """
+
+    # The request.
+    message: str
+    session_id: str | None = None
+    system_message: str | None = None
+    provider_name: str = ""
+    model: str = ""
+    stream: bool = False
+    save_session: bool = True
+    pipeline: str = "default"
+    rag: RagRequest = field(default_factory=RagRequest)
+    provider_kwargs: dict[str, Any] = field(default_factory=dict)
+    context_overrides: dict[str, Any] = field(default_factory=dict)
+
+    # Filled in by the stages.
+    session: ChatSession | None = None
+    system_messages: list[Message] = field(default_factory=list)
+    user_message: Message | None = None
+    new_messages: list[Message] = field(default_factory=list)
+    query_embedding: list[float] | None = None
+    documents: list[ContextDocument] = field(default_factory=list)
+    history: list[Message] = field(default_factory=list)
+    payload: list[Message] = field(default_factory=list)
+    budget: TokenBudget = field(default_factory=TokenBudget)
+    context: ContextReport = field(default_factory=ContextReport)
+    response: Response = field(default_factory=Response)
+    trace: list[StageTrace] = field(default_factory=list)
+    state: dict[str, Any] = field(default_factory=dict)
+    error: BaseException | None = None
+    provider_called: bool = False
+    chunks: AsyncGenerator[str, None] | None = field(default=None, repr=False)
+    _pending_stream: AsyncIterator[str] | None = field(default=None, repr=False)
+
+    @property
+    def persistent(self) -> bool:
+        """Whether this turn reads from and writes to the session store."""
+        return self.session_id is not None
+
+    def note(self, text: str) -> None:
+        """Add a note to the trace of the stage that is running."""
+        if self.trace:
+            self.trace[-1].notes.append(text)
+
+    def set_stream(self, chunks: AsyncIterator[str]) -> None:
+        """Hand the runner a stream of reply chunks (used by provider stages).
+
+        The runner gives these chunks to the caller, then runs the stages
+        after this one once the stream is exhausted or closed.
+        """
+        self._pending_stream = chunks
+
+    def take_stream(self) -> AsyncIterator[str] | None:
+        """Return the pending stream, if a stage set one, and clear it."""
+        chunks, self._pending_stream = self._pending_stream, None
+        return chunks
+
+    @property
+    def duration(self) -> float:
+        """Seconds spent in all stages so far."""
+        return sum(t.duration for t in self.trace)

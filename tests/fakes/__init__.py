@@ -1,0 +1,1 @@
+"""Test fakes (local stand-ins for remote services)."""
