@@ -36,7 +36,7 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     """Who said a message."""
 
     SYSTEM = "system"

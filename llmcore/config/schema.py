@@ -63,7 +63,7 @@ class _Section(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     __str__ = __repr__
 
 
-class CoreSettings(_Section):
+class CoreSettings(_Section, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The ``[llmcore]`` section: library-wide defaults."""
 
     default_provider: str = "openai"
@@ -72,7 +72,7 @@ class CoreSettings(_Section):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
 
-class ProviderSettings(_Section):
+class ProviderSettings(_Section, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A ``[providers.NAME]`` section. Keys that do not apply are ignored.
 
     ``type`` picks the implementation (``openai``, ``anthropic``, ``gemini``,
@@ -101,7 +101,7 @@ class ProviderSettings(_Section):
     options: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
-class SessionStorageSettings(_Section):
+class SessionStorageSettings(_Section, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The ``[storage.session]`` section."""
 
     _url_fields = ("db_url",)
@@ -114,7 +114,7 @@ class SessionStorageSettings(_Section):
     busy_timeout: PositiveFloat = 10.0
 
 
-class VectorStorageSettings(_Section):
+class VectorStorageSettings(_Section, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The ``[storage.vector]`` section."""
 
     _url_fields = ("db_url",)
@@ -129,14 +129,14 @@ class VectorStorageSettings(_Section):
     pool_size: PositiveInt = 5
 
 
-class StorageSettings(_Section):
+class StorageSettings(_Section, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The ``[storage]`` section: session and vector stores."""
 
     session: SessionStorageSettings = msgspec.field(default_factory=SessionStorageSettings)
     vector: VectorStorageSettings = msgspec.field(default_factory=VectorStorageSettings)
 
 
-class EmbeddingModelSettings(_Section):
+class EmbeddingModelSettings(_Section, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """An ``[embedding.NAME]`` section; keys that do not apply are ignored."""
 
     _secret_fields = ("api_key",)
@@ -151,7 +151,7 @@ class EmbeddingModelSettings(_Section):
     threads: PositiveInt | None = None
 
 
-class ContextSettings(_Section):
+class ContextSettings(_Section, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The ``[context_management]`` section: how a turn's context is built."""
 
     rag_retrieval_k: PositiveInt = 3
@@ -164,14 +164,14 @@ class ContextSettings(_Section):
     system_message_strategy: Literal["replace", "supplement"] = "replace"
 
 
-class PipelineSettings(_Section):
+class PipelineSettings(_Section, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The ``[pipelines]`` section: which definition runs, where to find more."""
 
     default: str = "default"
     paths: list[str] = msgspec.field(default_factory=list)
 
 
-class MCPServerSettings(_Section):
+class MCPServerSettings(_Section, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """An ``[mcp.servers.NAME]`` section: a stdio command or a URL."""
 
     command: str | None = None
@@ -182,13 +182,13 @@ class MCPServerSettings(_Section):
     enabled: bool = True
 
 
-class MCPSettings(_Section):
+class MCPSettings(_Section, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The ``[mcp]`` section."""
 
     servers: dict[str, MCPServerSettings] = msgspec.field(default_factory=dict)
 
 
-class LLMCoreConfig(_Section):
+class LLMCoreConfig(_Section, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The whole resolved configuration (read-only)."""
 
     llmcore: CoreSettings = msgspec.field(default_factory=CoreSettings)

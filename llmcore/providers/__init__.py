@@ -33,8 +33,9 @@ def create_provider(name: str, settings: ProviderSettings) -> BaseProvider:
         cls = load_entry_point("llmcore.providers", kind)
         if cls is None:
             raise ConfigError(
-                f"Provider {name!r} has unknown type {kind!r}.{did_you_mean(kind, BUILTIN_PROVIDERS)} "
-                f"Built-in types: {', '.join(BUILTIN_PROVIDERS)}; others come from packages "
+                f"Provider {name!r} has unknown type {kind!r}."
+                f"{did_you_mean(kind, BUILTIN_PROVIDERS)} Built-in types: "
+                f"{', '.join(BUILTIN_PROVIDERS)}; others come from packages "
                 "registering an 'llmcore.providers' entry point. For an OpenAI-compatible "
                 f'server set providers.{name}.type = "openai".',
                 key=f"providers.{name}.type",

@@ -85,8 +85,9 @@ class BaseProvider(ABC):
         env = f"LLMCORE_PROVIDERS_{self.name.upper()}_API_KEY"
         others = "".join(f" or {v}" for v in self.api_key_env_vars)
         raise ConfigError(
-            f"No API key is configured for provider {self.name!r}. Set providers.{self.name}.api_key "
-            f"in your config file, or the environment variable {env}{others}.",
+            f"No API key is configured for provider {self.name!r}. Set "
+            f"providers.{self.name}.api_key in your config file, or the environment "
+            f"variable {env}{others}.",
             key=f"providers.{self.name}.api_key",
         )
 

@@ -144,7 +144,8 @@ class OpenAIProvider(BaseProvider):
         client = self._get_client()
         from openai import _base_client as sdk_base
 
-        http = getattr(sdk_base, "httpx2", None) or sdk_base.httpx
+        # openai >= 3 is built on httpx2, older releases on httpx.
+        http: Any = getattr(sdk_base, "httpx2", None) or getattr(sdk_base, "httpx")  # noqa: B009
         try:
             return await client.post(
                 "/chat/completions",
@@ -326,7 +327,7 @@ def _error_message(body: object) -> str:
     if isinstance(body, dict):
         inner = body.get("error", body)
         if isinstance(inner, dict) and isinstance(inner.get("message"), str):
-            return inner["message"]
+            return str(inner["message"])
         if isinstance(body.get("message"), str):
             return str(body["message"])
     return ""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from llmcore.models import ChatSession, Message, Role
+from llmcore.models import ChatSession, Message, Role, SessionInfo
 from llmcore.services import Services
 from llmcore.turn import Turn
 
@@ -35,12 +35,12 @@ class LoadSession:
             turn.session = ChatSession()
         else:
             store = await self.services.session_store()
+            info: SessionInfo | None
             if turn.save_session:
                 info, created = await store.ensure_session(sid)
                 turn.note("created" if created else "exists")
             else:
-                found = await store.get_session_info(sid)
-                info = found
+                info = await store.get_session_info(sid)
             turn.session = ChatSession(id=sid)
             if info is not None:
                 turn.session = ChatSession(
