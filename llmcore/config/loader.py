@@ -82,20 +82,21 @@ def load_config(
             value of the wrong type; the message names the key and source.
     """
     env = os.environ if environ is None else environ
+    dotenv: dict[str, str] = {}
+    if env_prefix is not None and dotenv_path is not None and Path(dotenv_path).is_file():
+        from dotenv import dotenv_values
+
+        dotenv = {k: v for k, v in dotenv_values(dotenv_path).items() if v is not None}
     merged: dict[str, Any] = {}
     sources: dict[Path_, str] = {}
 
     _merge(merged, sources, _read_defaults(), "defaults")
-    _merge(merged, sources, _sdk_fallbacks(merged, env), None)
+    _merge(merged, sources, _sdk_fallbacks(merged, env, dotenv), None)
     if file_path is not None:
         path = Path(file_path).expanduser()
         _merge(merged, sources, _read_file(path), str(path))
     if env_prefix is not None:
-        if dotenv_path is not None and Path(dotenv_path).is_file():
-            from dotenv import dotenv_values
-
-            values = {k: v for k, v in dotenv_values(dotenv_path).items() if v is not None}
-            _merge_env(merged, sources, values, env_prefix, f".env file {dotenv_path}")
+        _merge_env(merged, sources, dotenv, env_prefix, f".env file {dotenv_path}")
         _merge_env(merged, sources, env, env_prefix, "environment")
     if overrides:
         _merge(merged, sources, _expand_dot_keys(overrides), "overrides")
@@ -151,15 +152,17 @@ def _read_file(path: Path) -> dict[str, Any]:
     return data
 
 
-def _sdk_fallbacks(merged: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+def _sdk_fallbacks(
+    merged: dict[str, Any], env: Mapping[str, str], dotenv: Mapping[str, str]
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, variables in SDK_KEY_FALLBACKS.items():
         if name not in merged.get("providers", {}):
             continue
-        for var in variables:
-            if env.get(var):
-                out.setdefault("providers", {})[name] = {"api_key": (env[var], var)}
-                break
+        found = [(env[v], f"environment variable {v}") for v in variables if env.get(v)]
+        found += [(dotenv[v], f".env file variable {v}") for v in variables if dotenv.get(v)]
+        if found:
+            out.setdefault("providers", {})[name] = {"api_key": found[0]}
     return out
 
 

@@ -156,7 +156,13 @@ def _load(name: str, search_paths: list[Path], chain: tuple[str, ...]) -> Pipeli
                 "use one or the other.",
                 definition=name,
             )
-        parent_paths = [path.parent, *search_paths] if not name.endswith(".toml") else search_paths
+        parent_paths = [path.parent, *search_paths]
+        try:
+            find_definition(spec.extends, parent_paths)
+        except PipelineError as exc:
+            raise PipelineError(
+                f"Pipeline {name!r} extends {spec.extends!r}: {exc}", definition=name
+            ) from None
         base = _load(spec.extends, parent_paths, (*chain, key))
         stages = list(base.stages)
     else:

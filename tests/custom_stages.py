@@ -1,0 +1,45 @@
+"""Stages used by the pipeline tests, loaded from TOML by 'custom_stages:Name'."""
+
+from __future__ import annotations
+
+from llmcore import Role, Turn
+
+
+class Shout:
+    """Upper-cases the user's message in the payload and notes it in turn.state."""
+
+    def __init__(self, *, times: int = 1):
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        self.times = times
+
+    async def __call__(self, turn: Turn) -> None:
+        for message in turn.payload:
+            if message.role is Role.USER and message is turn.user_message:
+                message.content = message.content.upper() + "!" * self.times
+        turn.state["shouted"] = True
+
+
+class Sign:
+    """Signs the reply after the provider answered."""
+
+    def __init__(self, *, signature: str = "-- llmcore"):
+        self.signature = signature
+
+    async def __call__(self, turn: Turn) -> None:
+        turn.response.text = f"{turn.response.text} {self.signature}"
+
+
+async def record_history_size(turn: Turn) -> None:
+    """A plain async function used as a stage."""
+    turn.state["history_size"] = len(turn.history)
+
+
+class Explode:
+    """Fails with an ordinary exception."""
+
+    async def __call__(self, turn: Turn) -> None:
+        raise RuntimeError("boom")
+
+
+NOT_A_STAGE = 42

@@ -1,0 +1,252 @@
+"""Pipeline definitions: extends and edits, custom stages, bad definitions, tracing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+
+import pytest
+from fakes.openai_server import FakeOpenAIServer
+
+from llmcore import LLMCore, PipelineError
+from llmcore.pipeline import builtin_pipelines_dir
+from llmcore.pipeline.definition import load_definition
+
+DEFAULT_STAGES = [
+    "load_session",
+    "embed_query",
+    "retrieve",
+    "select_history",
+    "truncate",
+    "format_mcp",
+    "call_provider",
+    "persist",
+]
+
+INSERT = 'extends = "default"\n[[insert]]\nname = "x"\nafter = "persist"\n'
+
+MakeLLM = Callable[..., AbstractAsyncContextManager[LLMCore]]
+
+
+def define(folder: Path, name: str, text: str) -> Path:
+    path = folder / f"{name}.toml"
+    path.write_text(text, "utf-8")
+    return path
+
+
+def test_default_definition_has_the_eight_stages_in_order() -> None:
+    definition = load_definition("default", [builtin_pipelines_dir()])
+    assert definition.stage_names == DEFAULT_STAGES
+
+
+def test_extends_with_every_edit(tmp_path: Path) -> None:
+    define(
+        tmp_path,
+        "edited",
+        """
+        extends = "default"
+        remove = ["embed_query", "retrieve"]
+        [[replace]]
+        name = "truncate"
+        stage = "custom_stages:Sign"
+        [[insert]]
+        name = "shout"
+        stage = "custom_stages:Shout"
+        after = "select_history"
+        options = { times = 2 }
+        [[insert]]
+        name = "first"
+        stage = "custom_stages:record_history_size"
+        before = "load_session"
+        [[move]]
+        name = "format_mcp"
+        before = "load_session"
+        [options.shout]
+        times = 3
+        """,
+    )
+    definition = load_definition("edited", [tmp_path, builtin_pipelines_dir()])
+    assert definition.stage_names == [
+        "first",
+        "format_mcp",
+        "load_session",
+        "select_history",
+        "shout",
+        "truncate",
+        "call_provider",
+        "persist",
+    ]
+    stages = {s.name: s for s in definition.stages}
+    assert stages["truncate"].stage == "custom_stages:Sign"
+    assert stages["shout"].options == {"times": 3}
+    assert definition.extends == "default"
+
+
+def test_extends_chain(tmp_path: Path) -> None:
+    define(tmp_path, "a", 'extends = "default"\nremove = ["embed_query"]\n')
+    define(tmp_path, "b", 'extends = "a"\nremove = ["retrieve"]\n')
+    definition = load_definition("b", [tmp_path, builtin_pipelines_dir()])
+    assert "embed_query" not in definition.stage_names
+    assert "retrieve" not in definition.stage_names
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            INSERT + 'stage = "no_such_stage"\n',
+            "unknown stage 'no_such_stage'",
+        ),
+        (
+            INSERT + 'stage = "select_histroy"\n',
+            "Did you mean 'select_history'?",
+        ),
+        (
+            INSERT + 'stage = "custom_stages:Nope"\n',
+            "cannot be imported",
+        ),
+        (
+            INSERT + 'stage = "custom_stages:NOT_A_STAGE"\n',
+            "not a stage",
+        ),
+        ('extends = "default"\n[options.select_history]\nstrategy = "everything"\n', "bad options"),
+        (
+            'extends = "default"\n[options.select_history]\npage_sise = 3\n',
+            "Did you mean 'page_size'?",
+        ),
+        (
+            INSERT + 'stage = "custom_stages:Shout"\noptions = { times = 0 }\n',
+            "times must be at least 1",
+        ),
+        ('extends = "default"\nremove = ["nope"]\n', "cannot remove 'nope'"),
+        (
+            'extends = "default"\n[[insert]]\nname = "x"\nstage = "custom_stages:Shout"\n',
+            "exactly one of 'before' or 'after'",
+        ),
+        (
+            'extends = "default"\n[[insert]]\nname = "persist"\nafter = "persist"\n',
+            "a stage by that name exists",
+        ),
+        ('extends = "nowhere"\n', "No pipeline definition named 'nowhere'"),
+        ("stages = []\n", "has no stages"),
+        ('colour = "red"\n', "malformed"),
+        ("[[stages]]\nname = \n", "cannot read"),
+    ],
+)
+async def test_bad_definitions_fail_at_load(
+    tmp_path: Path, make_llm: MakeLLM, openai_server: FakeOpenAIServer, text: str, message: str
+) -> None:
+    define(tmp_path, "bad", text)
+    async with make_llm(**{"pipelines.paths": [str(tmp_path)]}) as llm:
+        with pytest.raises(PipelineError, match=message) as info:
+            await llm.chat("hi", pipeline="bad")
+        assert info.value.definition == "bad"
+    assert openai_server.requests == []  # failed before any stage ran
+
+
+def test_cycle_of_extends(tmp_path: Path) -> None:
+    define(tmp_path, "a", 'extends = "b"\n')
+    define(tmp_path, "b", 'extends = "a"\n')
+    with pytest.raises(PipelineError, match="cycle: a -> b -> a"):
+        load_definition("a", [tmp_path])
+
+
+def test_bad_default_pipeline_fails_when_llmcore_is_built(tmp_path: Path) -> None:
+    define(tmp_path, "mine", 'extends = "default"\nremove = ["nope"]\n')
+    with pytest.raises(PipelineError, match="cannot remove"):
+        LLMCore(
+            config_overrides={"pipelines.paths": [str(tmp_path)], "pipelines.default": "mine"},
+            env_prefix=None,
+        )
+
+
+@pytest.mark.anyio
+async def test_custom_stages_see_and_change_the_turn(
+    tmp_path: Path, make_llm: MakeLLM, openai_server: FakeOpenAIServer
+) -> None:
+    define(
+        tmp_path,
+        "loud",
+        """
+        extends = "default"
+        [[insert]]
+        name = "shout"
+        stage = "custom_stages:Shout"
+        after = "select_history"
+        options = { times = 2 }
+        [[insert]]
+        name = "sign"
+        stage = "custom_stages:Sign"
+        after = "call_provider"
+        [[insert]]
+        name = "count"
+        stage = "custom_stages:record_history_size"
+        after = "shout"
+        """,
+    )
+    async with make_llm(**{"pipelines.paths": [str(tmp_path)]}) as llm:
+        turn = await llm.chat_turn("hello there", session_id="s1", pipeline="loud")
+        sent = openai_server.last_request.json["messages"]
+        assert sent[-1] == {"role": "user", "content": "HELLO THERE!!"}
+        assert turn.response.text == "echo: HELLO THERE!! -- llmcore"
+        assert turn.state == {"shouted": True, "history_size": 0}
+        assert [t.name for t in turn.trace] == [
+            *DEFAULT_STAGES[:4],
+            "shout",
+            "count",
+            *DEFAULT_STAGES[4:7],
+            "sign",
+            "persist",
+        ]
+        session = await llm.get_session("s1")
+        assert session is not None
+        assert session.messages[-1].content == "echo: HELLO THERE!! -- llmcore"
+
+
+@pytest.mark.anyio
+async def test_pipeline_file_path_can_be_given_directly(tmp_path: Path, make_llm: MakeLLM) -> None:
+    path = define(tmp_path, "direct", 'extends = "default"\nremove = ["format_mcp"]\n')
+    async with make_llm() as llm:
+        turn = await llm.chat_turn("hi", pipeline=str(path))
+    assert "format_mcp" not in [t.name for t in turn.trace]
+
+
+@pytest.mark.anyio
+async def test_unexpected_exception_is_wrapped_and_persist_still_runs(
+    tmp_path: Path, make_llm: MakeLLM
+) -> None:
+    define(
+        tmp_path,
+        "fragile",
+        'extends = "default"\n[[insert]]\nname = "explode"\nstage = "custom_stages:Explode"\n'
+        'after = "call_provider"\n',
+    )
+    async with make_llm(**{"pipelines.paths": [str(tmp_path)]}) as llm:
+        with pytest.raises(PipelineError) as info:
+            await llm.chat("hi", session_id="s", pipeline="fragile")
+        assert info.value.stage == "explode"
+        assert info.value.definition == "fragile"
+        assert isinstance(info.value.__cause__, RuntimeError)
+        session = await llm.get_session("s")
+        assert session is not None
+        # The model was called, so the turn is kept: user message and reply.
+        assert [m.content for m in session.messages] == ["hi", "echo: hi"]
+
+
+@pytest.mark.anyio
+async def test_trace_records_every_stage_with_durations(make_llm: MakeLLM) -> None:
+    async with make_llm() as llm:
+        turn = await llm.chat_turn("hi", session_id="t")
+    assert [t.name for t in turn.trace] == DEFAULT_STAGES
+    assert all(t.duration >= 0 for t in turn.trace)
+    assert turn.duration == pytest.approx(sum(t.duration for t in turn.trace))
+    assert any("appended 3 messages" in n for n in turn.trace[-1].notes) is False
+    assert "appended 2 messages" in turn.trace[-1].notes
+
+
+def test_stage_protocol_is_importable() -> None:
+    from llmcore import Stage
+    from llmcore.stages.persist import Persist
+
+    assert isinstance(Persist(services=None), Stage)  # type: ignore[arg-type]
