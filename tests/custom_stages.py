@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from llmcore import Role, Turn
+from collections.abc import Sequence
+from typing import Any
+
+from llmcore import Message, Role, Turn
+from llmcore.providers import ChatResult
+from llmcore.providers.openai import OpenAIProvider
 
 
 class Shout:
@@ -43,3 +48,14 @@ class Explode:
 
 
 NOT_A_STAGE = 42
+
+
+class LoudOpenAI(OpenAIProvider):
+    """A provider registered through the llmcore.providers entry point group."""
+
+    async def complete(
+        self, messages: Sequence[Message], *, model: str, **kwargs: Any
+    ) -> ChatResult:
+        result = await super().complete(messages, model=model, **kwargs)
+        result.text = result.text.upper()
+        return result

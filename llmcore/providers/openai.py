@@ -222,7 +222,7 @@ class OpenAIProvider(BaseProvider):
 
     def _malformed(self, model: str, exc: Exception) -> ProviderError:
         return ProviderError(
-            f"{self.name!r} (model {model!r}) sent a reply llmcore cannot read: {exc}.",
+            f"{self.name!r} (model {model!r}) sent a reply llmcore cannot read: {_clause(exc)}.",
             provider=self.name,
             model=model,
             kind="malformed",
@@ -238,14 +238,14 @@ class OpenAIProvider(BaseProvider):
             if status == 400 and "context_length" in str(exc.body):
                 return ContextLengthError(
                     f"{where} says the request is longer than the model's context window: "
-                    f"{detail}. Lower reserved_response_tokens or the history kept, or use a "
-                    "model with a larger window.",
+                    f"{_clause(detail)}. Lower reserved_response_tokens or the history kept, "
+                    "or use a model with a larger window.",
                     limit=self.get_max_context_length(model),
                     needed=0,
                 )
             kind, hint = _STATUS_KINDS.get(status, ("server" if status >= 500 else "unknown", ""))
             return ProviderError(
-                f"{where} answered {status}: {detail}.{hint}",
+                f"{where} answered {status}: {_clause(detail)}.{hint}",
                 provider=self.name,
                 model=model,
                 status_code=status,
@@ -263,7 +263,7 @@ class OpenAIProvider(BaseProvider):
             )
         if isinstance(exc, openai.APIConnectionError):
             return ProviderError(
-                f"Cannot reach {where} at {self._get_client().base_url}: {exc}. Check "
+                f"Cannot reach {where} at {self._get_client().base_url}: {_clause(exc)}. Check "
                 f"providers.{self.name}.base_url and your network.",
                 provider=self.name,
                 model=model,
@@ -321,6 +321,11 @@ _STATUS_KINDS: dict[int, tuple[str, str]] = {
     408: ("timeout", ""),
     429: ("rate_limit", " You are sending too many requests or have run out of quota."),
 }
+
+
+def _clause(text: object) -> str:
+    """Text to embed mid-sentence: without its own final period."""
+    return str(text).rstrip(". ")
 
 
 def _error_message(body: object) -> str:
