@@ -389,3 +389,13 @@ async def test_closed_instance_refuses_new_work(make_llm: MakeLLM) -> None:
         pass
     with pytest.raises(Exception, match="closed"):
         await llm.chat("hi", provider_name="anthropic")
+
+
+async def test_provider_context_window_error_is_a_context_length_error(
+    make_llm: MakeLLM, openai_server: FakeOpenAIServer
+) -> None:
+    openai_server.enqueue(Reply(status=400))  # code: context_length_exceeded
+    async with make_llm() as llm:
+        with pytest.raises(ContextLengthError, match="context window") as info:
+            await llm.chat("hello")
+    assert info.value.limit == 128_000
