@@ -153,6 +153,15 @@ class BaseProvider(ABC):
     def message_tokens(self, message: Message, model: str | None = None) -> int:
         """Count one message's tokens, including the per-message overhead."""
 
+    async def amessage_tokens(self, message: Message, model: str | None = None) -> int:
+        """Async form of :meth:`message_tokens`; what the context stages call.
+
+        Providers whose exact counts come from an API (Anthropic's
+        ``count_tokens``, Gemini's ``countTokens``) override this to ask it
+        (and cache the answer); the default counts locally.
+        """
+        return self.message_tokens(message, model)
+
     def request_overhead(self, model: str | None = None) -> int:
         """Tokens a request costs beyond its messages (e.g. reply priming)."""
         return 0
@@ -164,6 +173,15 @@ class BaseProvider(ABC):
     def count_message_tokens(self, messages: Sequence[Message], model: str | None = None) -> int:
         """Count a whole request: every message plus the request overhead."""
         return sum(self.message_tokens(m, model) for m in messages) + self.request_overhead(model)
+
+    async def acount_message_tokens(
+        self, messages: Sequence[Message], model: str | None = None
+    ) -> int:
+        """Async form of :meth:`count_message_tokens` (exact where an API counts)."""
+        total = self.request_overhead(model)
+        for message in messages:
+            total += await self.amessage_tokens(message, model)
+        return total
 
     async def get_available_models(self) -> list[str]:
         """Return the models this provider offers (configured or known ones)."""

@@ -34,14 +34,14 @@ class Persist:
         if turn.error is not None and not turn.provider_called:
             return
         messages = list(turn.new_messages)
-        reply = self._reply(turn)
+        reply = await self._reply(turn)
         if reply is not None:
             messages.append(reply)
         store = await self.services.session_store()
         await store.append_messages(turn.session_id, messages)
         turn.note(f"appended {len(messages)} messages")
 
-    def _reply(self, turn: Turn) -> Message | None:
+    async def _reply(self, turn: Turn) -> Message | None:
         response = turn.response
         if not response.complete and not response.text:
             return None
@@ -65,5 +65,5 @@ class Persist:
             metadata=metadata,
         )
         provider = self.services.provider(turn.provider_name)
-        MessageCounter(provider, turn.model)(reply)
+        await MessageCounter(provider, turn.model).acount(reply)
         return reply

@@ -68,8 +68,8 @@ class SelectHistory:
             else self._setting(turn, "reserved_response_tokens")
         )
         budget.used = {
-            "system": count.total(turn.system_messages),
-            "user": count(turn.user_message),
+            "system": await count.atotal(turn.system_messages),
+            "user": await count.acount(turn.user_message),
             "overhead": provider.request_overhead(turn.model),
         }
         room = budget.available - budget.total_used
@@ -83,7 +83,7 @@ class SelectHistory:
                 needed=budget.total_used,
             )
         history = await self._select(turn, count, room)
-        budget.used["history"] = count.total(history)
+        budget.used["history"] = sum(m.tokens or 0 for m in history)
         turn.history = history
         turn.context.kept = [m.id for m in history]
         turn.payload = [*turn.system_messages, *history, turn.user_message]
@@ -112,7 +112,7 @@ class SelectHistory:
             for message in reversed(page.messages):
                 if message.role is Role.SYSTEM:
                     continue
-                tokens = count(message)
+                tokens = await count.acount(message)
                 if (
                     full
                     or tokens > room

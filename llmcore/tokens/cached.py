@@ -37,3 +37,19 @@ class MessageCounter:
     def total(self, messages: list[Message]) -> int:
         """Sum of the messages' tokens."""
         return sum(self(m) for m in messages)
+
+    async def acount(self, message: Message) -> int:
+        """Async form of calling the counter (uses the provider's async count)."""
+        if message.tokens is not None and message.tokens_by == self.name:
+            return message.tokens
+        tokens = await self.provider.amessage_tokens(message, self.model)
+        message.tokens = tokens
+        message.tokens_by = self.name
+        return tokens
+
+    async def atotal(self, messages: list[Message]) -> int:
+        """Async sum of the messages' tokens."""
+        total = 0
+        for message in messages:
+            total += await self.acount(message)
+        return total
