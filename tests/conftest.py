@@ -13,6 +13,8 @@ from fakes.openai_server import FakeOpenAIServer
 
 from llmcore import LLMCore
 
+pytest_plugins = ["pg_fixture"]
+
 
 @pytest.fixture(params=["asyncio", "trio"])
 def anyio_backend(request: pytest.FixtureRequest) -> str:
