@@ -140,6 +140,7 @@ class Turn:
     query_embedding: list[float] | None = None
     documents: list[ContextDocument] = field(default_factory=list)
     history: list[Message] = field(default_factory=list)
+    summary: Message | None = None
     payload: list[Message] = field(default_factory=list)
     budget: TokenBudget = field(default_factory=TokenBudget)
     context: ContextReport = field(default_factory=ContextReport)

@@ -32,6 +32,14 @@ __all__ = [
 PositiveInt = Annotated[int, Meta(gt=0)]
 NonNegativeInt = Annotated[int, Meta(ge=0)]
 PositiveFloat = Annotated[float, Meta(gt=0)]
+Share = Annotated[float, Meta(ge=0, le=1)]
+
+DEFAULT_RAG_DOCUMENT_TEMPLATE = "[{index}] {content} (source: {source})"
+DEFAULT_RAG_SYSTEM_TEMPLATE = (
+    "Use the following documents to answer the user. Cite them by their number, "
+    "e.g. [1].\n\n{documents}"
+)
+DEFAULT_RAG_USER_TEMPLATE = "Context documents:\n{documents}\n\nQuestion: {message}"
 
 _URL_PASSWORD = re.compile(r"(?P<head>://[^:/@]+:)(?P<password>[^@]*)(?P<tail>@)")
 
@@ -152,16 +160,37 @@ class EmbeddingModelSettings(_Section, frozen=True, kw_only=True, forbid_unknown
 
 
 class ContextSettings(_Section, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """The ``[context_management]`` section: how a turn's context is built."""
+    """The ``[context_management]`` section: how a turn's context is built.
+
+    See ``docs/concepts/context.md`` for what each key does.
+    """
 
     rag_retrieval_k: PositiveInt = 3
     rag_combination_strategy: Literal["prepend_system", "prepend_user"] = "prepend_system"
-    history_selection_strategy: Literal["last_n_tokens", "last_n_messages"] = "last_n_tokens"
+    rag_system_template: str = DEFAULT_RAG_SYSTEM_TEMPLATE
+    rag_user_template: str = DEFAULT_RAG_USER_TEMPLATE
+    rag_document_template: str = DEFAULT_RAG_DOCUMENT_TEMPLATE
+    history_selection_strategy: Literal["last_n_tokens", "last_n_messages", "summarize"] = (
+        "last_n_tokens"
+    )
     max_history_messages: PositiveInt = 50
     reserved_response_tokens: NonNegativeInt = 500
-    truncation_priority: Literal["history", "rag"] = "history"
+    truncation_priority: Literal["history", "rag", "proportional"] = "history"
+    rag_share: Share = 0.5
     minimum_history_messages: NonNegativeInt = 1
     system_message_strategy: Literal["replace", "supplement"] = "replace"
+    summary_provider: str | None = None
+    summary_model: str | None = None
+    summary_max_tokens: PositiveInt = 400
+    summary_keep_share: Share = 0.5
+    summary_max_messages: PositiveInt = 200
+
+    def __post_init__(self) -> None:
+        from llmcore.context.documents import check_templates
+
+        check_templates(
+            self.rag_system_template, self.rag_user_template, self.rag_document_template
+        )
 
 
 class PipelineSettings(_Section, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from llmcore.context.settings import context_setting
 from llmcore.models import ChatSession, Message, Role, SessionInfo
 from llmcore.services import Services
 from llmcore.turn import Turn
@@ -60,9 +61,8 @@ class LoadSession:
             )
             turn.new_messages.append(new_system)
             stored = [*stored, new_system]
-        strategy = turn.context_overrides.get(
-            "system_message_strategy",
-            self.services.config.context_management.system_message_strategy,
+        strategy = context_setting(
+            turn, self.services.config.context_management, "system_message_strategy"
         )
         turn.system_messages = stored if strategy == "supplement" else stored[-1:]
         turn.user_message = Message(role=Role.USER, content=turn.message, session_id=session_id)

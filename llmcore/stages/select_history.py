@@ -5,6 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any, Literal
 
+from llmcore.context.settings import context_setting
+from llmcore.context.summary import SUMMARY_KEY, summary_message, write_summary
+from llmcore.context.units import flatten
 from llmcore.exceptions import ContextLengthError
 from llmcore.models import Message, Role
 from llmcore.services import Services
@@ -15,7 +18,8 @@ __all__ = ["SelectHistory"]
 
 logger = logging.getLogger("llmcore.context")
 
-Strategy = Literal["last_n_tokens", "last_n_messages"]
+Strategy = Literal["last_n_tokens", "last_n_messages", "summarize"]
+_STRATEGIES = ("last_n_tokens", "last_n_messages", "summarize")
 
 
 class SelectHistory:
@@ -24,13 +28,17 @@ class SelectHistory:
     The budget is the model's window minus the reserve
     (``reserved_response_tokens``, or the caller's ``max_tokens``). System
     messages and the new user message always go; history is read from the
-    store newest first, a page at a time, and kept while it fits, so the
-    cost of a turn does not grow with the session's length. A history that
-    would start with an assistant reply whose question was dropped loses that
-    reply too, so question and answer stay together.
+    store newest first, a page at a time, in whole units (a question with
+    its answer, a tool call with its results), and kept while it fits.
+    Reading stops when the budget is full, so the cost of a turn does not
+    grow with the session's length.
+
+    Strategies: ``last_n_tokens`` (as much as fits), ``last_n_messages``
+    (also at most ``max_history_messages``), ``summarize`` (as much as
+    fits, plus a stored summary of what no longer does).
 
     Options:
-        strategy: ``last_n_tokens`` or ``last_n_messages`` (default: config).
+        strategy: overrides ``history_selection_strategy``.
         page_size: messages read from the store per page.
     """
 
@@ -39,10 +47,8 @@ class SelectHistory:
     def __init__(
         self, services: Services, *, strategy: Strategy | None = None, page_size: int = 64
     ):
-        if strategy not in (None, "last_n_tokens", "last_n_messages"):
-            raise ValueError(
-                f"strategy must be 'last_n_tokens' or 'last_n_messages', not {strategy!r}"
-            )
+        if strategy is not None and strategy not in _STRATEGIES:
+            raise ValueError(f"strategy must be one of {', '.join(_STRATEGIES)}, not {strategy!r}")
         if not isinstance(page_size, int) or page_size < 1:
             raise ValueError(f"page_size must be a positive integer, not {page_size!r}")
         self.services = services
@@ -50,30 +56,25 @@ class SelectHistory:
         self.page_size = page_size
 
     def _setting(self, turn: Turn, key: str) -> Any:
-        return turn.context_overrides.get(
-            key, getattr(self.services.config.context_management, key)
-        )
+        return context_setting(turn, self.services.config.context_management, key)
 
     async def __call__(self, turn: Turn) -> None:
-        """Fill ``turn.history``, ``turn.payload`` and ``turn.budget``."""
+        """Fill ``turn.history``, ``turn.summary``, ``turn.payload`` and ``turn.budget``."""
         assert turn.user_message is not None, "select_history needs load_session before it"
         provider = self.services.provider(turn.provider_name)
         count = MessageCounter(provider, turn.model)
         budget = turn.budget
         budget.limit = provider.get_max_context_length(turn.model)
         max_tokens = turn.provider_kwargs.get("max_tokens")
-        budget.reserved = (
-            max_tokens
-            if isinstance(max_tokens, int)
-            else self._setting(turn, "reserved_response_tokens")
-        )
+        if not isinstance(max_tokens, int):
+            max_tokens = self._setting(turn, "reserved_response_tokens")
+        budget.reserved = max_tokens
         budget.used = {
             "system": await count.atotal(turn.system_messages),
             "user": await count.acount(turn.user_message),
             "overhead": provider.request_overhead(turn.model),
         }
-        room = budget.available - budget.total_used
-        if room < 0:
+        if budget.total_used > budget.available:
             raise ContextLengthError(
                 f"The system message and the new message need {budget.total_used} tokens, but "
                 f"{turn.model!r} has {budget.available} for the prompt ({budget.limit} in its "
@@ -82,11 +83,23 @@ class SelectHistory:
                 limit=budget.available,
                 needed=budget.total_used,
             )
-        history = await self._select(turn, count, room)
+        strategy = self.strategy or self._setting(turn, "history_selection_strategy")
+        stored = (turn.session.metadata.get(SUMMARY_KEY) if turn.session else None) or None
+        summary = stored if strategy == "summarize" else None
+        if summary is not None:
+            turn.summary = summary_message(summary)
+            budget.used["summary"] = await count.acount(turn.summary)
+        room = budget.available - budget.total_used
+        history = await self._select(turn, count, strategy, room, summary)
         budget.used["history"] = sum(m.tokens or 0 for m in history)
         turn.history = history
         turn.context.kept = [m.id for m in history]
-        turn.payload = [*turn.system_messages, *history, turn.user_message]
+        turn.payload = [
+            *turn.system_messages,
+            *([turn.summary] if turn.summary else []),
+            *history,
+            turn.user_message,
+        ]
         if turn.context.dropped:
             reason = (
                 f"kept {len(history)} history messages ({budget.used['history']} tokens), "
@@ -96,38 +109,172 @@ class SelectHistory:
             turn.note(reason)
             logger.info("Session %s: %s", turn.session_id, reason)
 
-    async def _select(self, turn: Turn, count: MessageCounter, room: int) -> list[Message]:
+    async def _select(
+        self,
+        turn: Turn,
+        count: MessageCounter,
+        strategy: str,
+        room: int,
+        summary: dict[str, Any] | None,
+    ) -> list[Message]:
         if turn.session_id is None or turn.session is None:
             return []
-        strategy = self.strategy or self._setting(turn, "history_selection_strategy")
-        max_messages = (
-            self._setting(turn, "max_history_messages") if strategy == "last_n_messages" else None
-        )
-        store = await self.services.session_store()
-        kept: list[Message] = []  # newest first
-        before: int | None = None
-        full = False
-        while not full:
-            page = await store.read_recent(turn.session_id, limit=self.page_size, before=before)
-            for message in reversed(page.messages):
-                if message.role is Role.SYSTEM:
-                    continue
-                tokens = await count.acount(message)
-                if (
-                    full
-                    or tokens > room
-                    or (max_messages is not None and len(kept) >= max_messages)
-                ):
-                    full = True
-                    turn.context.dropped.append(message.id)
-                    continue
-                kept.append(message)
-                room -= tokens
-            if page.next_before is None:
+        max_messages = None
+        if strategy == "last_n_messages":
+            max_messages = self._setting(turn, "max_history_messages")
+        reader = _UnitReader(self, turn.session_id, (summary or {}).get("through"))
+        kept: list[list[Message]] = []  # newest unit first
+        size = used = 0
+        async for unit in reader:
+            tokens = await count.atotal(unit)
+            too_many = max_messages is not None and size + len(unit) > max_messages
+            if used + tokens > room or too_many:
+                reader.push_back(unit)
                 break
-            before = page.next_before
+            kept.append(unit)
+            used += tokens
+            size += len(unit)
+        if strategy == "summarize" and not reader.exhausted:
+            kept = await self._summarize(turn, count, reader, kept, room, summary)
+        else:
+            turn.context.dropped.extend(m.id for m in reader.left_behind())
         kept.reverse()
-        # Never start with a reply whose question was dropped.
-        while kept and kept[0].role is not Role.USER and turn.context.dropped:
-            turn.context.dropped.append(kept.pop(0).id)
+        return flatten(kept)
+
+    async def _summarize(
+        self,
+        turn: Turn,
+        count: MessageCounter,
+        reader: _UnitReader,
+        kept: list[list[Message]],
+        room: int,
+        previous: dict[str, Any] | None,
+    ) -> list[list[Message]]:
+        """Summarise what does not fit, keeping history within ``summary_keep_share``."""
+        keep_room = int(room * self._setting(turn, "summary_keep_share"))
+        used = 0
+        for i, unit in enumerate(kept):
+            used += sum(m.tokens or 0 for m in unit)
+            if used > keep_room:
+                for older in reversed(kept[i:]):
+                    reader.push_back(older)
+                kept = kept[:i]
+                break
+        limit = self._setting(turn, "summary_max_messages")
+        to_summarize = await reader.read_rest(limit)
+        skipped = reader.left_behind()
+        if not to_summarize:
+            return kept
+        provider_name = self._setting(turn, "summary_provider") or turn.provider_name
+        provider = self.services.provider(provider_name)
+        model = self._setting(turn, "summary_model") or (
+            turn.model if provider_name == turn.provider_name else provider.default_model
+        )
+        record = await write_summary(
+            provider,
+            model,
+            previous,
+            to_summarize,
+            max_tokens=self._setting(turn, "summary_max_tokens"),
+        )
+        old_tokens = turn.budget.used.get("summary", 0)
+        turn.summary = summary_message(record)
+        turn.budget.used["summary"] = await count.acount(turn.summary)
+        assert turn.session is not None
+        turn.session.metadata[SUMMARY_KEY] = record
+        if turn.save_session and turn.session_id is not None:
+            store = await self.services.session_store()
+            await store.update_session(turn.session_id, metadata={SUMMARY_KEY: record})
+        turn.context.summarized.extend(m.id for m in to_summarize)
+        turn.context.dropped.extend(m.id for m in skipped)
+        reason = f"summarised {len(to_summarize)} older messages with {provider_name}/{model}"
+        turn.context.reasons.append(reason)
+        turn.note(reason)
+        logger.info("Session %s: %s", turn.session_id, reason)
+        # The new summary may be longer than the one the room was computed with.
+        room_left = room + old_tokens - turn.budget.used["summary"]
+        while kept and sum(m.tokens or 0 for m in flatten(kept)) > room_left:
+            turn.context.dropped.extend(m.id for m in kept.pop())
         return kept
+
+
+class _UnitReader:
+    """Reads a session's history newest first, one unit at a time.
+
+    Stops at the start of the session or at ``through`` (the newest message
+    a stored summary covers).
+    """
+
+    def __init__(self, stage: SelectHistory, session_id: str, through: str | None):
+        self.stage = stage
+        self.session_id = session_id
+        self.through = through
+        self.exhausted = False
+        self._before: int | None = None
+        self._buffer: list[Message] = []  # newest last
+        self._more = True
+        self._pushed: list[list[Message]] = []
+        self._behind: list[Message] = []
+
+    def __aiter__(self) -> _UnitReader:
+        return self
+
+    async def __anext__(self) -> list[Message]:
+        if self._pushed:
+            return self._pushed.pop()
+        unit: list[Message] = []
+        while True:
+            if not self._buffer and not await self._fill():
+                if unit:
+                    return unit
+                self.exhausted = True
+                raise StopAsyncIteration
+            message = self._buffer.pop()
+            if message.role is Role.SYSTEM:
+                continue
+            unit.insert(0, message)
+            if message.role is Role.USER:
+                return unit
+
+    async def _fill(self) -> bool:
+        if not self._more:
+            return False
+        store = await self.stage.services.session_store()
+        page = await store.read_recent(
+            self.session_id, limit=self.stage.page_size, before=self._before
+        )
+        self._before = page.next_before
+        self._more = page.next_before is not None
+        messages = page.messages
+        if self.through is not None:
+            for i in range(len(messages) - 1, -1, -1):
+                if messages[i].id == self.through:
+                    messages = messages[i + 1 :]
+                    self._more = False
+                    break
+        self._buffer = messages + self._buffer
+        return bool(self._buffer)
+
+    def push_back(self, unit: list[Message]) -> None:
+        """Return a unit that was not kept (it is the next one read again)."""
+        self._pushed.append(unit)
+
+    async def read_rest(self, limit: int) -> list[Message]:
+        """Read up to ``limit`` more messages (oldest first), in whole units."""
+        units: list[list[Message]] = []
+        size = 0
+        async for unit in self:
+            if size + len(unit) > limit:
+                self._behind.extend(unit)
+                break
+            units.append(unit)
+            size += len(unit)
+        units.reverse()
+        return flatten(units)
+
+    def left_behind(self) -> list[Message]:
+        """Units read (or pushed back) but not kept or summarised."""
+        left = [*self._behind, *flatten(list(reversed(self._pushed)))]
+        self._pushed.clear()
+        self._behind = []
+        return left

@@ -1,23 +1,114 @@
-"""truncate: make the assembled payload fit the window by the truncation priority."""
+"""truncate: fit history and retrieved documents into the window together."""
 
 from __future__ import annotations
 
+import logging
+from typing import Any, Literal
+
+from llmcore.context.documents import check_templates
+from llmcore.context.fit import FitRequest, fit
+from llmcore.context.settings import context_setting
+from llmcore.context.units import group_units
+from llmcore.services import Services
+from llmcore.tokens.cached import MessageCounter
 from llmcore.turn import Turn
 
 __all__ = ["Truncate"]
 
+logger = logging.getLogger("llmcore.context")
+
+Priority = Literal["history", "rag", "proportional"]
+Combination = Literal["prepend_system", "prepend_user"]
+
 
 class Truncate:
-    """Drop documents or history until the payload fits ``turn.budget``.
+    """Place ``turn.documents`` in the payload and drop what does not fit.
 
-    ``select_history`` already fits the history to the budget; this stage
-    matters once retrieved documents compete for the same space, and
-    returns at once when there are none.
+    ``select_history`` has already fitted the history alone; when retrieved
+    documents (or MCP resources) compete for the same room, this stage
+    renders them by ``rag_combination_strategy`` and drops history or
+    documents by ``truncation_priority`` until the payload fits. It returns
+    at once when there are no documents.
+
+    Options:
+        priority: overrides ``truncation_priority``.
+        combination: overrides ``rag_combination_strategy``.
     """
 
     name = "truncate"
 
+    def __init__(
+        self,
+        services: Services,
+        *,
+        priority: Priority | None = None,
+        combination: Combination | None = None,
+    ):
+        if priority not in (None, "history", "rag", "proportional"):
+            raise ValueError(
+                f"priority must be 'history', 'rag' or 'proportional', not {priority!r}"
+            )
+        if combination not in (None, "prepend_system", "prepend_user"):
+            raise ValueError(
+                f"combination must be 'prepend_system' or 'prepend_user', not {combination!r}"
+            )
+        self.services = services
+        self.priority = priority
+        self.combination = combination
+
+    def _setting(self, turn: Turn, key: str) -> Any:
+        return context_setting(turn, self.services.config.context_management, key)
+
     async def __call__(self, turn: Turn) -> None:
-        """Nothing to truncate without documents."""
+        """Fit history and documents; rebuild ``turn.payload``."""
         if not turn.documents:
             return
+        assert turn.user_message is not None, "truncate needs load_session and select_history"
+        provider = self.services.provider(turn.provider_name)
+        count = MessageCounter(provider, turn.model)
+        templates = [
+            self._setting(turn, f"rag_{k}_template") for k in ("system", "user", "document")
+        ]
+        check_templates(*templates)
+        prefix = [*turn.system_messages, *([turn.summary] if turn.summary else [])]
+        budget = turn.budget
+        fixed = sum(budget.used.get(k, 0) for k in ("system", "summary", "overhead"))
+        documents = sorted(turn.documents, key=lambda d: -(d.score if d.score is not None else 0))
+        fitted = await fit(
+            FitRequest(
+                available=budget.available,
+                prefix=prefix,
+                fixed_tokens=fixed,
+                user=turn.user_message,
+                units=group_units(turn.history),
+                documents=documents,
+                combination=self.combination or self._setting(turn, "rag_combination_strategy"),
+                system_template=templates[0],
+                user_template=templates[1],
+                document_template=templates[2],
+                priority=self.priority or self._setting(turn, "truncation_priority"),
+                rag_share=self._setting(turn, "rag_share"),
+                minimum_history=self._setting(turn, "minimum_history_messages"),
+            ),
+            count,
+        )
+        kept_ids = {m.id for m in fitted.history}
+        dropped = [m.id for m in turn.history if m.id not in kept_ids]
+        kept_docs = {d.id for d in fitted.documents}
+        dropped_docs = [d.id for d in documents if d.id not in kept_docs]
+        turn.history = fitted.history
+        turn.documents = fitted.documents
+        turn.payload = fitted.payload
+        budget.used.update(fitted.used)
+        turn.context.kept = [m.id for m in fitted.history]
+        turn.context.dropped.extend(dropped)
+        turn.context.dropped_documents.extend(dropped_docs)
+        if dropped or dropped_docs:
+            reason = (
+                f"to fit {budget.available} tokens with {len(fitted.documents)} documents "
+                f"({fitted.used['documents']} tokens), dropped {len(dropped)} history messages and "
+                f"{len(dropped_docs)} documents"
+            )
+            turn.context.reasons.append(reason)
+            turn.note(reason)
+            logger.info("Session %s: %s", turn.session_id, reason)
