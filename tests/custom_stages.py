@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from llmcore import Message, Role, Turn
+import msgspec
+
+from llmcore import ContextDocument, Message, Role, Turn
 from llmcore.providers import ChatResult
 from llmcore.providers.openai import OpenAIProvider
 
@@ -59,3 +61,13 @@ class LoudOpenAI(OpenAIProvider):
         result = await super().complete(messages, model=model, **kwargs)
         result.text = result.text.upper()
         return result
+
+
+class PlaceDocuments:
+    """Puts fixed documents on the Turn, as the retrieve stage would."""
+
+    def __init__(self, *, documents: list[dict[str, Any]]):
+        self.documents = [ContextDocument(**d) for d in documents]
+
+    async def __call__(self, turn: Turn) -> None:
+        turn.documents = [ContextDocument(**msgspec.structs.asdict(d)) for d in self.documents]
