@@ -97,6 +97,9 @@ class ProviderSettings(_Section, frozen=True, kw_only=True, forbid_unknown_field
     default_model: str | None = None
     timeout: PositiveFloat = 60.0
     max_retries: NonNegativeInt = 2
+    retry_backoff: PositiveFloat = 0.5
+    retry_max_backoff: PositiveFloat = 30.0
+    retry_jitter: Annotated[float, Meta(ge=0, le=1)] = 0.5
     context_length: PositiveInt | None = None
     context_lengths: dict[str, PositiveInt] = msgspec.field(default_factory=dict)
     default_context_length: PositiveInt = 8192

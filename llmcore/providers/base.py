@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Literal, overload
 from llmcore.config.schema import ProviderSettings
 from llmcore.exceptions import ConfigError
 from llmcore.models import Message, ToolCall, Usage
+from llmcore.providers.retry import RetryPolicy
 
 __all__ = ["BaseProvider", "ChatResult", "StreamEvent"]
 
@@ -62,6 +63,7 @@ class BaseProvider(ABC):
     def __init__(self, name: str, settings: ProviderSettings):
         self.name = name
         self.settings = settings
+        self.retry_policy = RetryPolicy.from_settings(settings)
 
     def get_name(self) -> str:
         """Return the provider's configured name."""
@@ -77,6 +79,23 @@ class BaseProvider(ABC):
                 key=f"providers.{self.name}.default_model",
             )
         return self.settings.default_model
+
+    def import_sdk(self, module: str, extra: str) -> Any:
+        """Import a provider SDK on first use, or say which extra installs it.
+
+        Raises:
+            ConfigError: the SDK is not installed.
+        """
+        import importlib
+
+        try:
+            return importlib.import_module(module)
+        except ImportError as exc:
+            raise ConfigError(
+                f"Provider {self.name!r} needs the {module!r} package: "
+                f"pip install 'llmcore[{extra}]'.",
+                key=f"providers.{self.name}.type",
+            ) from exc
 
     def require_api_key(self) -> str:
         """Return the configured API key or raise a ConfigError that says how to set one."""
@@ -206,6 +225,15 @@ class BaseProvider(ABC):
         if best:
             return self.known_context_lengths[best]
         return self.settings.default_context_length
+
+    async def aget_max_context_length(self, model: str | None = None) -> int:
+        """Async form of :meth:`get_max_context_length`.
+
+        Providers that learn a model's window from the server or the model
+        file (Ollama's ``/api/show``, a GGUF file) override this to look it
+        up without blocking; the default is the synchronous lookup.
+        """
+        return self.get_max_context_length(model)
 
     async def close(self) -> None:
         """Release the provider's connections."""

@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from llmcore.exceptions import ContextLengthError, ProviderError
+from llmcore.exceptions import ProviderError
 from llmcore.models import Message, Usage
+from llmcore.providers import errors
 from llmcore.providers.base import BaseProvider, ChatResult, StreamEvent
+from llmcore.providers.retry import call_with_retries, open_stream_with_retries
 from llmcore.tokens import encoding_for_model, get_counter
 
 if TYPE_CHECKING:
@@ -108,24 +110,18 @@ class OpenAIProvider(BaseProvider):
 
     def _get_client(self) -> AsyncOpenAI:
         if self._client is None:
-            try:
-                from openai import AsyncOpenAI
-            except ImportError as exc:
-                raise ProviderError(
-                    "The openai package is not installed: pip install 'llmcore[openai]'.",
-                    provider=self.name,
-                    kind="unknown",
-                ) from exc
+            AsyncOpenAI = self.import_sdk("openai", "openai").AsyncOpenAI
             # A local OpenAI-compatible server often needs no key; say so loudly
             # only for the real API.
             key = self.settings.api_key
             if not key and self.settings.base_url is None:
                 key = self.require_api_key()
+            # llmcore retries (providers/retry.py); the SDK's would stack on top.
             self._client = AsyncOpenAI(
                 api_key=key or "not-needed",
                 base_url=self.settings.base_url,
                 timeout=self.settings.timeout,
-                max_retries=self.settings.max_retries,
+                max_retries=0,
             )
         return self._client
 
@@ -141,6 +137,11 @@ class OpenAIProvider(BaseProvider):
         return _encode(body)
 
     async def _post(self, body: bytes, model: str, stream: bool) -> Any:
+        return await call_with_retries(
+            lambda: self._post_once(body, model, stream), self.retry_policy, f"{self.name} {model}"
+        )
+
+    async def _post_once(self, body: bytes, model: str, stream: bool) -> Any:
         client = self._get_client()
         from openai import _base_client as sdk_base
 
@@ -183,8 +184,13 @@ class OpenAIProvider(BaseProvider):
         """Open a streamed reply (SSE) and return its events."""
         kwargs = {"stream": True, "stream_options": {"include_usage": True}, **kwargs}
         body = self._body(messages, model, kwargs)
-        response = await self._post(body, model, stream=True)
-        return self._events(response, model)
+
+        async def open_stream() -> AsyncIterator[StreamEvent]:
+            return self._events(await self._post_once(body, model, stream=True), model)
+
+        return await open_stream_with_retries(
+            open_stream, lambda e: bool(e.text), self.retry_policy, f"{self.name} {model}"
+        )
 
     async def _events(self, response: Any, model: str) -> AsyncIterator[StreamEvent]:
         try:
@@ -204,13 +210,7 @@ class OpenAIProvider(BaseProvider):
                     event.text = choice.delta.content or ""
                     event.finish_reason = choice.finish_reason
                 yield event
-            raise ProviderError(
-                f"The stream from {self.name!r} (model {model!r}) ended without its final event.",
-                provider=self.name,
-                model=model,
-                retryable=True,
-                kind="stream_interrupted",
-            )
+            raise errors.stream_cut_error(self.name, model)
         except ProviderError:
             raise
         except Exception as exc:
@@ -221,62 +221,28 @@ class OpenAIProvider(BaseProvider):
     # -- errors -----------------------------------------------------------
 
     def _malformed(self, model: str, exc: Exception) -> ProviderError:
-        return ProviderError(
-            f"{self.name!r} (model {model!r}) sent a reply llmcore cannot read: {_clause(exc)}.",
-            provider=self.name,
-            model=model,
-            kind="malformed",
-        )
+        return errors.malformed_error(self.name, model, exc)
 
     def _map_error(self, exc: Exception, model: str) -> Exception:
         import openai
 
-        where = f"{self.name!r} (model {model!r})"
         if isinstance(exc, openai.APIStatusError):
-            status = exc.status_code
             detail = _error_message(exc.body) or exc.message
-            if status == 400 and "context_length" in str(exc.body):
-                return ContextLengthError(
-                    f"{where} says the request is longer than the model's context window: "
-                    f"{_clause(detail)}. Lower reserved_response_tokens or the history kept, "
-                    "or use a model with a larger window.",
-                    limit=self.get_max_context_length(model),
-                    needed=0,
-                )
-            kind, hint = _STATUS_KINDS.get(status, ("server" if status >= 500 else "unknown", ""))
-            return ProviderError(
-                f"{where} answered {status}: {_clause(detail)}.{hint}",
-                provider=self.name,
-                model=model,
-                status_code=status,
-                retryable=status in (408, 409, 429) or status >= 500,
-                kind=kind,
+            if exc.status_code == 400 and "context_length" in str(exc.body):
+                detail = f"{detail} (context_length_exceeded)"
+            return errors.status_error(
+                self.name,
+                model,
+                exc.status_code,
+                detail,
+                exc.response.headers,
+                limit=self.get_max_context_length(model),
             )
         if isinstance(exc, openai.APITimeoutError):
-            return ProviderError(
-                f"{where} did not answer within {self.settings.timeout:g} s. Raise "
-                f"providers.{self.name}.timeout if the model is slow.",
-                provider=self.name,
-                model=model,
-                retryable=True,
-                kind="timeout",
-            )
+            return errors.timeout_error(self.name, model, self.settings.timeout)
         if isinstance(exc, openai.APIConnectionError):
-            return ProviderError(
-                f"Cannot reach {where} at {self._get_client().base_url}: {_clause(exc)}. Check "
-                f"providers.{self.name}.base_url and your network.",
-                provider=self.name,
-                model=model,
-                retryable=True,
-                kind="connection",
-            )
-        return ProviderError(
-            f"{where}: the stream broke off: {type(exc).__name__}: {exc}",
-            provider=self.name,
-            model=model,
-            retryable=True,
-            kind="stream_interrupted",
-        )
+            return errors.connection_error(self.name, model, self._get_client().base_url, exc)
+        return errors.stream_cut_error(self.name, model, exc)
 
     # -- tokens -----------------------------------------------------------
 
@@ -311,21 +277,6 @@ class OpenAIProvider(BaseProvider):
         if self._client is not None:
             client, self._client = self._client, None
             await client.close()
-
-
-_STATUS_KINDS: dict[int, tuple[str, str]] = {
-    400: ("bad_request", ""),
-    401: ("authentication", " Check the API key."),
-    403: ("authentication", " The key is not allowed to use this model."),
-    404: ("not_found", " Check the model name and base_url."),
-    408: ("timeout", ""),
-    429: ("rate_limit", " You are sending too many requests or have run out of quota."),
-}
-
-
-def _clause(text: object) -> str:
-    """Text to embed mid-sentence: without its own final period."""
-    return str(text).rstrip(". ")
 
 
 def _error_message(body: object) -> str:
