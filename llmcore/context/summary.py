@@ -11,12 +11,19 @@ it. Later turns reuse it and only extend it when more messages fall out.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from llmcore.context.report import decide
+from llmcore.context.settings import context_setting
 from llmcore.models import Message, Role, utcnow
 from llmcore.providers.base import BaseProvider
+from llmcore.tokens.cached import MessageCounter
+from llmcore.turn import Turn
 
-__all__ = ["SUMMARY_KEY", "summary_message", "write_summary"]
+if TYPE_CHECKING:
+    from llmcore.services import Services
+
+__all__ = ["SUMMARY_KEY", "extend_summary", "summary_message", "write_summary"]
 
 SUMMARY_KEY = "summary"
 
@@ -66,3 +73,37 @@ async def write_summary(
         "model": model,
         "updated_at": utcnow().isoformat(),
     }
+
+
+async def extend_summary(
+    services: Services, turn: Turn, messages: Sequence[Message], count: MessageCounter
+) -> None:
+    """Summarise ``messages`` (oldest first) into the turn's summary and store it.
+
+    Sets ``turn.summary`` and its token count, records the messages in
+    ``turn.context.summarized``, and saves the summary in the session's
+    metadata (unless the turn does not save), so later turns reuse it.
+    """
+    settings = services.config.context_management
+    provider_name = context_setting(turn, settings, "summary_provider") or turn.provider_name
+    provider = services.provider(provider_name)
+    model = context_setting(turn, settings, "summary_model") or (
+        turn.model if provider_name == turn.provider_name else provider.default_model
+    )
+    assert turn.session is not None
+    previous = turn.session.metadata.get(SUMMARY_KEY)
+    record = await write_summary(
+        provider,
+        model,
+        previous,
+        messages,
+        max_tokens=context_setting(turn, settings, "summary_max_tokens"),
+    )
+    turn.summary = summary_message(record)
+    turn.budget.used["summary"] = await count.acount(turn.summary)
+    turn.session.metadata[SUMMARY_KEY] = record
+    if turn.save_session and turn.session_id is not None:
+        store = await services.session_store()
+        await store.update_session(turn.session_id, metadata={SUMMARY_KEY: record})
+    turn.context.summarized.extend(m.id for m in messages)
+    decide(turn, f"summarised {len(messages)} older messages with {provider_name}/{model}")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Literal
 
+from llmcore.context.report import decide, log_decisions
 from llmcore.context.settings import context_setting
-from llmcore.context.summary import SUMMARY_KEY, summary_message, write_summary
+from llmcore.context.summary import SUMMARY_KEY, extend_summary, summary_message
 from llmcore.context.units import flatten
 from llmcore.exceptions import ContextLengthError
 from llmcore.models import Message, Role
@@ -15,8 +15,6 @@ from llmcore.tokens.cached import MessageCounter
 from llmcore.turn import Turn
 
 __all__ = ["SelectHistory"]
-
-logger = logging.getLogger("llmcore.context")
 
 Strategy = Literal["last_n_tokens", "last_n_messages", "summarize"]
 _STRATEGIES = ("last_n_tokens", "last_n_messages", "summarize")
@@ -101,13 +99,13 @@ class SelectHistory:
             turn.user_message,
         ]
         if turn.context.dropped:
-            reason = (
+            decide(
+                turn,
                 f"kept {len(history)} history messages ({budget.used['history']} tokens), "
-                f"dropped {len(turn.context.dropped)} older ones to fit {budget.available} tokens"
+                f"dropped {len(turn.context.dropped)} older ones to fit {budget.available} tokens",
             )
-            turn.context.reasons.append(reason)
-            turn.note(reason)
-            logger.info("Session %s: %s", turn.session_id, reason)
+        if not turn.documents:  # otherwise truncate logs, once, after its own decisions
+            log_decisions(turn)
 
     async def _select(
         self,
@@ -135,7 +133,7 @@ class SelectHistory:
             used += tokens
             size += len(unit)
         if strategy == "summarize" and not reader.exhausted:
-            kept = await self._summarize(turn, count, reader, kept, room, summary)
+            kept = await self._summarize(turn, count, reader, kept, room)
         else:
             turn.context.dropped.extend(m.id for m in reader.left_behind())
         kept.reverse()
@@ -148,7 +146,6 @@ class SelectHistory:
         reader: _UnitReader,
         kept: list[list[Message]],
         room: int,
-        previous: dict[str, Any] | None,
     ) -> list[list[Message]]:
         """Summarise what does not fit, keeping history within ``summary_keep_share``."""
         keep_room = int(room * self._setting(turn, "summary_keep_share"))
@@ -162,35 +159,11 @@ class SelectHistory:
                 break
         limit = self._setting(turn, "summary_max_messages")
         to_summarize = await reader.read_rest(limit)
-        skipped = reader.left_behind()
+        turn.context.dropped.extend(m.id for m in reader.left_behind())
         if not to_summarize:
             return kept
-        provider_name = self._setting(turn, "summary_provider") or turn.provider_name
-        provider = self.services.provider(provider_name)
-        model = self._setting(turn, "summary_model") or (
-            turn.model if provider_name == turn.provider_name else provider.default_model
-        )
-        record = await write_summary(
-            provider,
-            model,
-            previous,
-            to_summarize,
-            max_tokens=self._setting(turn, "summary_max_tokens"),
-        )
         old_tokens = turn.budget.used.get("summary", 0)
-        turn.summary = summary_message(record)
-        turn.budget.used["summary"] = await count.acount(turn.summary)
-        assert turn.session is not None
-        turn.session.metadata[SUMMARY_KEY] = record
-        if turn.save_session and turn.session_id is not None:
-            store = await self.services.session_store()
-            await store.update_session(turn.session_id, metadata={SUMMARY_KEY: record})
-        turn.context.summarized.extend(m.id for m in to_summarize)
-        turn.context.dropped.extend(m.id for m in skipped)
-        reason = f"summarised {len(to_summarize)} older messages with {provider_name}/{model}"
-        turn.context.reasons.append(reason)
-        turn.note(reason)
-        logger.info("Session %s: %s", turn.session_id, reason)
+        await extend_summary(self.services, turn, to_summarize, count)
         # The new summary may be longer than the one the room was computed with.
         room_left = room + old_tokens - turn.budget.used["summary"]
         while kept and sum(m.tokens or 0 for m in flatten(kept)) > room_left:

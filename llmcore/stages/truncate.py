@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Literal
 
 from llmcore.context.documents import check_templates
 from llmcore.context.fit import FitRequest, fit
+from llmcore.context.report import decide, log_decisions
 from llmcore.context.settings import context_setting
+from llmcore.context.summary import extend_summary
 from llmcore.context.units import group_units
+from llmcore.models import Message
 from llmcore.services import Services
 from llmcore.tokens.cached import MessageCounter
 from llmcore.turn import Turn
 
 __all__ = ["Truncate"]
-
-logger = logging.getLogger("llmcore.context")
 
 Priority = Literal["history", "rag", "proportional"]
 Combination = Literal["prepend_system", "prepend_user"]
@@ -56,6 +56,14 @@ class Truncate:
         self.priority = priority
         self.combination = combination
 
+    @staticmethod
+    def _prefix(turn: Turn) -> list[Message]:
+        return [*turn.system_messages, *([turn.summary] if turn.summary else [])]
+
+    @staticmethod
+    def _fixed(turn: Turn) -> int:
+        return sum(turn.budget.used.get(k, 0) for k in ("system", "summary", "overhead"))
+
     def _setting(self, turn: Turn, key: str) -> Any:
         return context_setting(turn, self.services.config.context_management, key)
 
@@ -70,28 +78,35 @@ class Truncate:
             self._setting(turn, f"rag_{k}_template") for k in ("system", "user", "document")
         ]
         check_templates(*templates)
-        prefix = [*turn.system_messages, *([turn.summary] if turn.summary else [])]
         budget = turn.budget
-        fixed = sum(budget.used.get(k, 0) for k in ("system", "summary", "overhead"))
-        documents = sorted(turn.documents, key=lambda d: -(d.score if d.score is not None else 0))
-        fitted = await fit(
-            FitRequest(
-                available=budget.available,
-                prefix=prefix,
-                fixed_tokens=fixed,
-                user=turn.user_message,
-                units=group_units(turn.history),
-                documents=documents,
-                combination=self.combination or self._setting(turn, "rag_combination_strategy"),
-                system_template=templates[0],
-                user_template=templates[1],
-                document_template=templates[2],
-                priority=self.priority or self._setting(turn, "truncation_priority"),
-                rag_share=self._setting(turn, "rag_share"),
-                minimum_history=self._setting(turn, "minimum_history_messages"),
-            ),
-            count,
+        request = FitRequest(
+            available=budget.available,
+            prefix=self._prefix(turn),
+            fixed_tokens=self._fixed(turn),
+            user=turn.user_message,
+            units=group_units(turn.history),
+            documents=sorted(turn.documents, key=lambda d: -(d.score or 0.0)),
+            combination=self.combination or self._setting(turn, "rag_combination_strategy"),
+            system_template=templates[0],
+            user_template=templates[1],
+            document_template=templates[2],
+            priority=self.priority or self._setting(turn, "truncation_priority"),
+            rag_share=self._setting(turn, "rag_share"),
+            minimum_history=self._setting(turn, "minimum_history_messages"),
         )
+        documents = request.documents
+        fitted = await fit(request, count)
+        summarize = self._setting(turn, "history_selection_strategy") == "summarize"
+        if summarize and len(fitted.history) < len(turn.history):
+            # What the documents pushed out is summarised too; then refit with
+            # the (longer) summary in the prefix.
+            gone = turn.history[: len(turn.history) - len(fitted.history)]
+            await extend_summary(self.services, turn, gone, count)
+            request.prefix = self._prefix(turn)
+            request.fixed_tokens = self._fixed(turn)
+            request.units = group_units(fitted.history)
+            fitted = await fit(request, count)
+            turn.history = [m for m in turn.history if m.id not in set(turn.context.summarized)]
         kept_ids = {m.id for m in fitted.history}
         dropped = [m.id for m in turn.history if m.id not in kept_ids]
         kept_docs = {d.id for d in fitted.documents}
@@ -104,11 +119,10 @@ class Truncate:
         turn.context.dropped.extend(dropped)
         turn.context.dropped_documents.extend(dropped_docs)
         if dropped or dropped_docs:
-            reason = (
+            decide(
+                turn,
                 f"to fit {budget.available} tokens with {len(fitted.documents)} documents "
-                f"({fitted.used['documents']} tokens), dropped {len(dropped)} history messages and "
-                f"{len(dropped_docs)} documents"
+                f"({fitted.used['documents']} tokens), dropped {len(dropped)} history messages "
+                f"and {len(dropped_docs)} documents",
             )
-            turn.context.reasons.append(reason)
-            turn.note(reason)
-            logger.info("Session %s: %s", turn.session_id, reason)
+        log_decisions(turn)
