@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmcore.models import ChatSession, ContextDocument, Message, ToolCall, Usage
+
+if TYPE_CHECKING:
+    from llmcore.tools.tool import Tool
 
 __all__ = [
     "ContextReport",
@@ -130,6 +133,8 @@ class Turn:
     pipeline: str = "default"
     rag: RagRequest = field(default_factory=RagRequest)
     provider_kwargs: dict[str, Any] = field(default_factory=dict)
+    tools: list[Tool] = field(default_factory=list)
+    max_tool_rounds: int | None = None
     context_overrides: dict[str, Any] = field(default_factory=dict)
 
     # Filled in by the stages.

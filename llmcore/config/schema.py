@@ -78,6 +78,8 @@ class CoreSettings(_Section, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     default_embedding_model: str = "fastembed:BAAI/bge-small-en-v1.5"
     enable_mcp: bool = False
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    max_tool_rounds: NonNegativeInt = 8
+    tools: list[str] = msgspec.field(default_factory=list)
 
 
 class ProviderSettings(_Section, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -160,6 +162,11 @@ class EmbeddingModelSettings(_Section, frozen=True, kw_only=True, forbid_unknown
     max_retries: NonNegativeInt = 2
     model_path: str | None = None
     threads: PositiveInt | None = None
+    # fastembed models it does not know, loaded from model_path:
+    pooling: Literal["mean", "cls"] | None = None
+    normalize: bool = True
+    dimension: PositiveInt | None = None
+    model_file: str | None = None
 
 
 class ContextSettings(_Section, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -18,14 +18,17 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from llmcore.exceptions import ProviderError
-from llmcore.models import Message, Usage
+from llmcore.models import Message, Role, ToolCall, Usage
 from llmcore.providers import errors
 from llmcore.providers.base import BaseProvider, ChatResult, StreamEvent
 from llmcore.providers.retry import call_with_retries, open_stream_with_retries
 from llmcore.tokens import encoding_for_model, get_counter
+from llmcore.tools.messages import parse_arguments, tool_calls_of
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
+
+    from llmcore.tools.tool import Tool
 
 __all__ = ["OpenAIProvider"]
 
@@ -40,8 +43,20 @@ class _Usage(msgspec.Struct):
     completion_tokens: int = 0
 
 
+class _Function(msgspec.Struct):
+    name: str | None = None
+    arguments: str | None = None
+
+
+class _ToolCall(msgspec.Struct):
+    id: str | None = None
+    index: int = 0
+    function: _Function = msgspec.field(default_factory=_Function)
+
+
 class _Message(msgspec.Struct):
     content: str | None = None
+    tool_calls: list[_ToolCall] | None = None
 
 
 class _Choice(msgspec.Struct):
@@ -57,6 +72,7 @@ class _Completion(msgspec.Struct):
 
 class _Delta(msgspec.Struct):
     content: str | None = None
+    tool_calls: list[_ToolCall] | None = None
 
 
 class _ChunkChoice(msgspec.Struct):
@@ -73,6 +89,59 @@ class _Chunk(msgspec.Struct):
 _decode_completion = msgspec.json.Decoder(_Completion).decode
 _decode_chunk = msgspec.json.Decoder(_Chunk).decode
 _encode = msgspec.json.Encoder().encode
+
+
+def _wire_message(message: Message) -> dict[str, Any]:
+    """A message in Chat Completions form, tool calls and results included."""
+    if message.role is Role.TOOL:
+        return {
+            "role": "tool",
+            "tool_call_id": message.metadata.get("tool_call_id", ""),
+            "content": message.content,
+        }
+    calls = tool_calls_of(message) if message.role is Role.ASSISTANT else []
+    if calls:
+        return {
+            "role": "assistant",
+            "content": message.content or None,
+            "tool_calls": [
+                {
+                    "id": c.id,
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": _encode(c.arguments).decode()},
+                }
+                for c in calls
+            ],
+        }
+    return {"role": message.role.value, "content": message.content}
+
+
+def _wire_tools(tools: Sequence[Tool]) -> list[dict[str, Any]]:
+    return [
+        {
+            "type": "function",
+            "function": {"name": t.name, "description": t.description, "parameters": t.parameters},
+        }
+        for t in tools
+    ]
+
+
+def _calls(raw: list[_ToolCall] | None) -> list[ToolCall]:
+    return [
+        ToolCall(
+            id=c.id or f"call_{i}",
+            name=c.function.name or "",
+            arguments=parse_arguments(c.function.arguments),
+        )
+        for i, c in enumerate(raw or [])
+    ]
+
+
+def _merge_piece(pending: dict[int, _ToolCall], piece: _ToolCall) -> None:
+    call = pending.setdefault(piece.index, _ToolCall(index=piece.index, function=_Function()))
+    call.id = call.id or piece.id
+    call.function.name = (call.function.name or "") + (piece.function.name or "")
+    call.function.arguments = (call.function.arguments or "") + (piece.function.arguments or "")
 
 
 def _usage(raw: _Usage | None) -> Usage | None:
@@ -128,12 +197,12 @@ class OpenAIProvider(BaseProvider):
     # -- requests ---------------------------------------------------------
 
     def _body(self, messages: Sequence[Message], model: str, kwargs: dict[str, Any]) -> bytes:
-        body: dict[str, Any] = {
-            "model": model,
-            "messages": [{"role": m.role.value, "content": m.content} for m in messages],
-        }
+        body: dict[str, Any] = {"model": model, "messages": [_wire_message(m) for m in messages]}
         body.update(self.settings.options)
+        tools = kwargs.pop("tools", None)
         body.update(kwargs)
+        if tools:
+            body["tools"] = _wire_tools(tools)
         return _encode(body)
 
     async def _post(self, body: bytes, model: str, stream: bool) -> Any:
@@ -175,6 +244,7 @@ class OpenAIProvider(BaseProvider):
             text=choice.message.content or "",
             usage=_usage(data.usage),
             finish_reason=choice.finish_reason,
+            tool_calls=_calls(choice.message.tool_calls),
             model=data.model,
         )
 
@@ -193,12 +263,16 @@ class OpenAIProvider(BaseProvider):
         )
 
     async def _events(self, response: Any, model: str) -> AsyncIterator[StreamEvent]:
+        # Tool calls arrive in pieces keyed by index; they are whole at the end.
+        pending: dict[int, _ToolCall] = {}
         try:
             async for line in response.aiter_lines():
                 if not line.startswith("data:"):
                     continue
                 data = line[5:].strip()
                 if data == "[DONE]":
+                    if pending:
+                        yield StreamEvent(tool_calls=_calls([pending[i] for i in sorted(pending)]))
                     return
                 try:
                     chunk = _decode_chunk(data)
@@ -209,6 +283,8 @@ class OpenAIProvider(BaseProvider):
                     choice = chunk.choices[0]
                     event.text = choice.delta.content or ""
                     event.finish_reason = choice.finish_reason
+                    for piece in choice.delta.tool_calls or ():
+                        _merge_piece(pending, piece)
                 yield event
             raise errors.stream_cut_error(self.name, model)
         except ProviderError:
@@ -255,9 +331,14 @@ class OpenAIProvider(BaseProvider):
         return get_counter(encoding_for_model(model or self.default_model)).count(text)
 
     def message_tokens(self, message: Message, model: str | None = None) -> int:
-        """Tokens of one chat message: role, content and framing."""
+        """Tokens of one chat message: role, content, tool calls and framing."""
         counter = get_counter(encoding_for_model(model or self.default_model))
-        return MESSAGE_OVERHEAD + counter.count(message.role.value) + counter.count(message.content)
+        tokens = (
+            MESSAGE_OVERHEAD + counter.count(message.role.value) + counter.count(message.content)
+        )
+        if message.metadata.get("tool_calls"):
+            tokens += counter.count(_encode(message.metadata["tool_calls"]).decode())
+        return tokens
 
     def request_overhead(self, model: str | None = None) -> int:
         """The tokens that prime the reply."""
