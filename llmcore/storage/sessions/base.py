@@ -9,14 +9,56 @@ session's length.
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from llmcore.exceptions import InvalidRequestError
 from llmcore.models import ChatSession, Message, SessionInfo
 
-__all__ = ["BaseSessionStorage", "MessagePage"]
+__all__ = [
+    "MAX_SESSION_ID_LENGTH",
+    "BaseSessionStorage",
+    "MessagePage",
+    "check_limit",
+    "check_session_id",
+]
+
+MAX_SESSION_ID_LENGTH = 200
+_SESSION_ID = re.compile(rf"[^\x00-\x1f\x7f]{{1,{MAX_SESSION_ID_LENGTH}}}")
+
+
+def check_session_id(session_id: object, *, backend: str = "") -> str:
+    """Return ``session_id`` if it is a valid session id, else raise.
+
+    Every store checks ids itself (not only the :class:`~llmcore.LLMCore`
+    facade), so a store used directly is just as safe: an id is a string of
+    1 to 200 characters without control characters (NUL included).
+
+    Raises:
+        InvalidRequestError: the id is not valid.
+    """
+    if not isinstance(session_id, str) or not _SESSION_ID.fullmatch(session_id):
+        where = f" for the {backend} session store" if backend else ""
+        raise InvalidRequestError(
+            f"Invalid session id {session_id!r:.80}{where}: use a string of 1 to "
+            f"{MAX_SESSION_ID_LENGTH} characters without control characters (e.g. 'tutor-1')."
+        )
+    return session_id
+
+
+def check_limit(limit: object, *, backend: str = "") -> int:
+    """Return ``limit`` if it is a positive integer (a page size), else raise.
+
+    Raises:
+        InvalidRequestError: ``limit`` is not a positive integer.
+    """
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+        where = f" ({backend} session store)" if backend else ""
+        raise InvalidRequestError(f"limit must be a positive integer, got {limit!r}{where}.")
+    return limit
 
 
 @dataclass(slots=True)
@@ -74,7 +116,11 @@ class BaseSessionStorage(ABC):
     async def read_recent(
         self, session_id: str, *, limit: int, before: int | None = None
     ) -> MessagePage:
-        """Read up to ``limit`` of the newest messages older than ``before``."""
+        """Read up to ``limit`` of the newest messages older than ``before``.
+
+        ``before`` is an opaque cursor: pass the ``next_before`` of the page
+        read last. Only the page is read, never the whole session.
+        """
 
     @abstractmethod
     async def read_system_messages(self, session_id: str) -> list[Message]:

@@ -22,7 +22,12 @@ import msgspec
 
 from llmcore.exceptions import SessionStorageError
 from llmcore.models import ChatSession, Message, Role, SessionInfo, utcnow
-from llmcore.storage.sessions.base import BaseSessionStorage, MessagePage
+from llmcore.storage.sessions.base import (
+    BaseSessionStorage,
+    MessagePage,
+    check_limit,
+    check_session_id,
+)
 
 __all__ = ["SCHEMA_VERSION", "SqliteSessionStorage"]
 
@@ -54,6 +59,32 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE INDEX IF NOT EXISTS sessions_by_update ON sessions(updated_at)",
         """CREATE INDEX IF NOT EXISTS system_messages ON messages(session_id, seq)
            WHERE role = 'system'""",
+    ],
+    # v2: a message id is unique within its session, not across the database,
+    # so a session copied or imported under another id keeps its messages
+    # (v1 silently skipped them as duplicates); and listing newest first is
+    # served by an index in the order it reads.
+    2: [
+        """CREATE TABLE messages_v2 (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL,
+            session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            role TEXT NOT NULL,
+            content TEXT NOT NULL,
+            timestamp TEXT NOT NULL,
+            tokens INTEGER,
+            tokens_by TEXT,
+            metadata TEXT NOT NULL DEFAULT '{}',
+            UNIQUE (session_id, id)
+        )""",
+        "INSERT INTO messages_v2 SELECT * FROM messages ORDER BY seq",
+        "DROP TABLE messages",
+        "ALTER TABLE messages_v2 RENAME TO messages",
+        "CREATE INDEX messages_by_session ON messages(session_id, seq)",
+        """CREATE INDEX system_messages ON messages(session_id, seq)
+           WHERE role = 'system'""",
+        "DROP INDEX IF EXISTS sessions_by_update",
+        "CREATE INDEX sessions_by_recency ON sessions(updated_at DESC, id)",
     ],
 }
 SCHEMA_VERSION = max(MIGRATIONS)
@@ -183,6 +214,7 @@ class SqliteSessionStorage(BaseSessionStorage):
         metadata: dict[str, Any] | None = None,
     ) -> tuple[SessionInfo, bool]:
         """Return the session's header, creating the session if absent."""
+        check_session_id(session_id, backend=self.backend)
 
         def work(conn: sqlite3.Connection) -> tuple[SessionInfo, bool]:
             row = conn.execute(
@@ -202,6 +234,7 @@ class SqliteSessionStorage(BaseSessionStorage):
 
     async def append_messages(self, session_id: str, messages: Sequence[Message]) -> None:
         """Append messages in one transaction; a message id stored already is skipped."""
+        check_session_id(session_id, backend=self.backend)
         if not messages:
             return
         rows = [
@@ -226,7 +259,7 @@ class SqliteSessionStorage(BaseSessionStorage):
                 cur = conn.execute(
                     "INSERT INTO messages (id, session_id, role, content, timestamp, tokens, "
                     "tokens_by, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT(id) DO NOTHING",
+                    "ON CONFLICT(session_id, id) DO NOTHING",
                     row,
                 )
                 added += cur.rowcount
@@ -247,6 +280,7 @@ class SqliteSessionStorage(BaseSessionStorage):
         metadata: dict[str, Any] | None = None,
     ) -> bool:
         """Rename a session and/or merge keys into its metadata."""
+        check_session_id(session_id, backend=self.backend)
 
         def work(conn: sqlite3.Connection) -> bool:
             conn.execute("BEGIN IMMEDIATE")
@@ -269,6 +303,7 @@ class SqliteSessionStorage(BaseSessionStorage):
 
     async def delete_session(self, session_id: str) -> bool:
         """Delete a session and its messages."""
+        check_session_id(session_id, backend=self.backend)
 
         def work(conn: sqlite3.Connection) -> bool:
             conn.execute("BEGIN IMMEDIATE")
@@ -285,6 +320,8 @@ class SqliteSessionStorage(BaseSessionStorage):
         self, session_id: str, *, limit: int, before: int | None = None
     ) -> MessagePage:
         """Read up to ``limit`` of the newest messages older than ``before``."""
+        check_session_id(session_id, backend=self.backend)
+        check_limit(limit, backend=self.backend)
 
         def work(conn: sqlite3.Connection) -> MessagePage:
             rows = conn.execute(
@@ -300,6 +337,7 @@ class SqliteSessionStorage(BaseSessionStorage):
 
     async def read_system_messages(self, session_id: str) -> list[Message]:
         """Read the session's system messages, oldest first."""
+        check_session_id(session_id, backend=self.backend)
 
         def work(conn: sqlite3.Connection) -> list[Message]:
             rows = conn.execute(
@@ -313,6 +351,7 @@ class SqliteSessionStorage(BaseSessionStorage):
 
     async def get_session(self, session_id: str) -> ChatSession | None:
         """Load a whole session with its messages."""
+        check_session_id(session_id, backend=self.backend)
 
         def work(conn: sqlite3.Connection) -> ChatSession | None:
             row = conn.execute(
@@ -338,6 +377,7 @@ class SqliteSessionStorage(BaseSessionStorage):
 
     async def get_session_info(self, session_id: str) -> SessionInfo | None:
         """Load a session's header."""
+        check_session_id(session_id, backend=self.backend)
 
         def work(conn: sqlite3.Connection) -> SessionInfo | None:
             row = conn.execute(

@@ -1,0 +1,473 @@
+"""JSON Lines session store: one human-readable file per session.
+
+Files live in one folder (``[storage.session] path``). An append writes the
+turn's lines at the end of the file and fsyncs; a crash leaves at most an
+unfinished last append, which readers skip (see
+:mod:`llmcore.storage.sessions.jsonl`). Renames and metadata changes write
+a new file (temporary file, fsync, atomic rename). Writers to one session
+are serialised by an in-process lock and a lock file under ``.locks/`` that
+other processes respect too. Every file operation runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+import anyio
+import anyio.to_thread
+import msgspec
+
+from llmcore.exceptions import LLMCoreError, SessionStorageError
+from llmcore.models import ChatSession, Message, Role, SessionInfo, utcnow
+from llmcore.storage.sessions import jsonl
+from llmcore.storage.sessions.base import (
+    BaseSessionStorage,
+    MessagePage,
+    check_limit,
+    check_session_id,
+)
+
+__all__ = ["JsonSessionStorage"]
+
+T = TypeVar("T")
+logger = logging.getLogger("llmcore.storage")
+_SUFFIX = ".jsonl"
+_INDEX_SIZE = 512
+
+
+class _CorruptFile(Exception):
+    """A file in the folder is not a readable llmcore session file."""
+
+
+@dataclass(slots=True)
+class _Index:
+    """What a forward scan learnt about a file, so the next scan resumes there."""
+
+    key: tuple[int, datetime, int]  # inode, created_at, header length
+    scanned_to: int
+    count: int = 0
+    system: list[jsonl.Record] = field(default_factory=list)
+
+
+class JsonSessionStorage(BaseSessionStorage):
+    """Sessions as JSON Lines files in a folder (``[storage.session] path``).
+
+    Args:
+        path: the folder (``~`` expanded, created on first write).
+        lock_timeout: seconds to wait for another process writing the same
+            session before failing.
+    """
+
+    backend = "json"
+
+    def __init__(self, path: str | Path, *, lock_timeout: float = 10.0):
+        self.folder = Path(path).expanduser()
+        self.lock_timeout = lock_timeout
+        self._locks: dict[str, anyio.Lock] = {}
+        self._index: OrderedDict[Path, _Index] = OrderedDict()
+        self._index_lock = threading.Lock()
+
+    # -- plumbing ---------------------------------------------------------
+
+    def _path(self, stem: str) -> Path:
+        return self.folder / f"{stem}{_SUFFIX}"
+
+    async def _run(self, operation: str, fn: Callable[[], T]) -> T:
+        try:
+            return await anyio.to_thread.run_sync(fn)
+        except LLMCoreError:
+            raise
+        except _CorruptFile as exc:
+            raise SessionStorageError(
+                f"JSON session store: {exc}. Move that file out of {str(self.folder)!r} or "
+                "restore it from a backup.",
+                backend=self.backend,
+                operation=operation,
+            ) from exc
+        except (OSError, ValueError, msgspec.MsgspecError) as exc:
+            raise SessionStorageError(
+                f"JSON session store {str(self.folder)!r} failed to {operation}: {exc}. Check "
+                "storage.session.path and that the folder is writable.",
+                backend=self.backend,
+                operation=operation,
+            ) from exc
+
+    async def _locked(self, session_id: str, operation: str, fn: Callable[[str], T]) -> T:
+        """Run ``fn(stem)`` holding the session's in-process and cross-process locks."""
+        stem = jsonl.file_stem(check_session_id(session_id, backend=self.backend))
+        lock = self._locks.setdefault(stem, anyio.Lock())
+        async with lock:
+            return await self._run(operation, lambda: self._with_file_lock(stem, fn))
+
+    def _with_file_lock(self, stem: str, fn: Callable[[str], T]) -> T:
+        from filelock import FileLock, Timeout
+
+        locks = self.folder / ".locks"
+        locks.mkdir(parents=True, exist_ok=True)
+        # The lock file is never deleted: processes waiting on it must share its inode.
+        lock = FileLock(locks / f"{stem}.lock", timeout=self.lock_timeout)
+        try:
+            lock.acquire(poll_interval=0.002)
+        except Timeout:
+            raise SessionStorageError(
+                f"Another process has held the lock of session file {stem}{_SUFFIX} for "
+                f"{self.lock_timeout} s; try again, or remove {locks / (stem + '.lock')} if no "
+                "llmcore process is running.",
+                backend=self.backend,
+                operation="lock",
+            ) from None
+        try:
+            return fn(stem)
+        finally:
+            lock.release()
+
+    def _stem(self, session_id: str) -> str:
+        return jsonl.file_stem(check_session_id(session_id, backend=self.backend))
+
+    @staticmethod
+    def _header(f: IO[bytes], path: Path) -> tuple[jsonl.Header, int]:
+        f.seek(0)
+        line = f.readline()
+        try:
+            if not line.endswith(b"\n"):
+                raise msgspec.DecodeError("no complete header line")
+            return jsonl.decode_header(line), len(line)
+        except msgspec.DecodeError as exc:
+            raise _CorruptFile(f"{path} has no valid session header ({exc})") from None
+
+    def _scan(self, path: Path, f: IO[bytes], header: jsonl.Header, start: int) -> _Index:
+        """Count messages and collect system messages, resuming an earlier scan."""
+        key = (os.fstat(f.fileno()).st_ino, header.created_at, start)
+        with self._index_lock:
+            cached = self._index.get(path)
+            if cached is not None and cached.key == key:
+                index = _Index(key, cached.scanned_to, cached.count, list(cached.system))
+            else:
+                index = _Index(key, start)
+        f.seek(index.scanned_to)
+        pos, pending, pending_system = index.scanned_to, 0, []
+        for line in f:
+            if not line.endswith(b"\n"):
+                break
+            try:
+                peek = jsonl.decode_peek(line)
+                if peek.role is Role.SYSTEM:
+                    pending_system.append(jsonl.decode_record(line))
+            except msgspec.DecodeError:
+                break
+            pending += 1
+            pos += len(line)
+            if peek.end:
+                index.count += pending
+                index.system += pending_system
+                index.scanned_to, pending, pending_system = pos, 0, []
+        with self._index_lock:
+            self._index[path] = index
+            self._index.move_to_end(path)
+            while len(self._index) > _INDEX_SIZE:
+                self._index.popitem(last=False)
+        return index
+
+    def _info(self, path: Path) -> SessionInfo | None:
+        try:
+            f = path.open("rb")
+        except FileNotFoundError:
+            return None
+        with f:
+            header, start = self._header(f, path)
+            index = self._scan(path, f, header, start)
+            mtime = os.fstat(f.fileno()).st_mtime_ns
+        return SessionInfo(
+            id=header.id,
+            name=header.name,
+            created_at=header.created_at,
+            updated_at=datetime.fromtimestamp(mtime / 1e9, UTC),
+            message_count=index.count,
+            metadata=header.metadata,
+        )
+
+    def _write_new(
+        self, path: Path, header: jsonl.Header, body: Callable[[IO[bytes]], None]
+    ) -> None:
+        """Write a whole file beside ``path``, fsync it, and rename it into place."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.folder / f".{path.stem}.{uuid.uuid4().hex[:8]}.tmp"
+        try:
+            with tmp.open("wb") as out:
+                out.write(jsonl.encode_header(header))
+                body(out)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        _fsync_dir(self.folder)
+
+    def _create(self, stem: str, session_id: str, name: str | None, meta: dict[str, Any]) -> bool:
+        path = self._path(stem)
+        if path.exists():
+            return False
+        now = utcnow()
+        header = jsonl.Header(
+            llmcore_session=jsonl.FORMAT_VERSION,
+            id=session_id,
+            name=name,
+            created_at=now,
+            updated_at=now,
+            metadata=meta,
+        )
+        self._write_new(path, header, lambda out: None)
+        return True
+
+    # -- writes -----------------------------------------------------------
+
+    async def ensure_session(
+        self,
+        session_id: str,
+        *,
+        name: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> tuple[SessionInfo, bool]:
+        """Return the session's header, creating the session file if absent."""
+        path = self._path(self._stem(session_id))
+        info = await self._run("ensure_session", lambda: self._info(path))
+        if info is not None:
+            return info, False
+        created = await self._locked(
+            session_id,
+            "ensure_session",
+            lambda stem: self._create(stem, session_id, name, dict(metadata or {})),
+        )
+        info = await self._run("ensure_session", lambda: self._info(path))
+        assert info is not None
+        return info, created
+
+    async def append_messages(self, session_id: str, messages: Sequence[Message]) -> None:
+        """Append messages at the end of the file and fsync.
+
+        A message whose id is in the session's last append is skipped, so a
+        retried append does not duplicate it.
+        """
+        check_session_id(session_id, backend=self.backend)
+        if not messages:
+            return
+        batch = list(messages)
+
+        def work(stem: str) -> None:
+            self._create(stem, session_id, None, {})
+            path = self._path(stem)
+            with path.open("r+b") as f:
+                _, start = self._header(f, path)
+                size = os.fstat(f.fileno()).st_size
+                end, last_append = jsonl.committed_end(f, start, size)
+                if end < size:  # an append cut short by a crash: drop its tail
+                    f.truncate(end)
+                seen = {r.id for r in last_append}
+                new = []
+                for m in batch:
+                    if m.id not in seen:
+                        seen.add(m.id)
+                        new.append(m)
+                if not new:
+                    return
+                f.seek(end)
+                try:
+                    f.write(jsonl.encode_messages(new))
+                    f.flush()
+                    os.fsync(f.fileno())
+                except BaseException:
+                    f.truncate(end)
+                    raise
+
+        await self._locked(session_id, "append_messages", work)
+
+    async def update_session(
+        self,
+        session_id: str,
+        *,
+        name: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> bool:
+        """Rename a session and/or merge keys into its metadata (rewrites the file)."""
+
+        def work(stem: str) -> bool:
+            path = self._path(stem)
+            try:
+                f = path.open("rb")
+            except FileNotFoundError:
+                return False
+            with f:
+                header, start = self._header(f, path)
+                end, _ = jsonl.committed_end(f, start, os.fstat(f.fileno()).st_size)
+                header.name = header.name if name is None else name
+                header.metadata = {**header.metadata, **(metadata or {})}
+                header.updated_at = utcnow()
+                self._write_new(path, header, lambda out: _copy(f, out, start, end))
+            return True
+
+        return await self._locked(session_id, "update_session", work)
+
+    async def delete_session(self, session_id: str) -> bool:
+        """Delete the session's file."""
+
+        def work(stem: str) -> bool:
+            path = self._path(stem)
+            with self._index_lock:
+                self._index.pop(path, None)
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                return False
+            _fsync_dir(self.folder)
+            return True
+
+        return await self._locked(session_id, "delete_session", work)
+
+    # -- reads ------------------------------------------------------------
+
+    async def read_recent(
+        self, session_id: str, *, limit: int, before: int | None = None
+    ) -> MessagePage:
+        """Read up to ``limit`` of the newest messages, from the end of the file."""
+        path = self._path(self._stem(session_id))
+        check_limit(limit, backend=self.backend)
+
+        def work() -> MessagePage:
+            try:
+                f = path.open("rb")
+            except FileNotFoundError:
+                return MessagePage([], None)
+            with f:
+                header, start = self._header(f, path)
+                if before is None:
+                    stop, _ = jsonl.committed_end(f, start, os.fstat(f.fileno()).st_size)
+                else:
+                    stop = start + max(0, int(before))
+                records: list[tuple[int, jsonl.Record]] = []
+                for offset, line in jsonl.lines_backward(f, start, stop):
+                    records.append((offset, _record(line, path)))
+                    if len(records) == limit:
+                        break
+            records.reverse()
+            messages = [jsonl.to_message(r, header.id) for _, r in records]
+            first = records[0][0] if records else start
+            return MessagePage(messages, first - start if first > start else None)
+
+        return await self._run("read_recent", work)
+
+    async def read_system_messages(self, session_id: str) -> list[Message]:
+        """Read the session's system messages (remembered between calls)."""
+        path = self._path(self._stem(session_id))
+
+        def work() -> list[Message]:
+            try:
+                f = path.open("rb")
+            except FileNotFoundError:
+                return []
+            with f:
+                header, start = self._header(f, path)
+                index = self._scan(path, f, header, start)
+            return [jsonl.to_message(r, header.id) for r in index.system]
+
+        return await self._run("read_system_messages", work)
+
+    async def get_session(self, session_id: str) -> ChatSession | None:
+        """Load a whole session with its messages."""
+        path = self._path(self._stem(session_id))
+
+        def work() -> ChatSession | None:
+            try:
+                f = path.open("rb")
+            except FileNotFoundError:
+                return None
+            with f:
+                header, start = self._header(f, path)
+                st = os.fstat(f.fileno())
+                end, _ = jsonl.committed_end(f, start, st.st_size)
+                f.seek(start)
+                lines = f.read(end - start).splitlines()
+            return ChatSession(
+                id=header.id,
+                name=header.name,
+                messages=[jsonl.to_message(_record(line, path), header.id) for line in lines],
+                created_at=header.created_at,
+                updated_at=datetime.fromtimestamp(st.st_mtime_ns / 1e9, UTC),
+                metadata=header.metadata,
+            )
+
+        return await self._run("get_session", work)
+
+    async def get_session_info(self, session_id: str) -> SessionInfo | None:
+        """Load a session's header and message count."""
+        path = self._path(self._stem(session_id))
+        return await self._run("get_session_info", lambda: self._info(path))
+
+    async def list_sessions(
+        self, *, limit: int | None = None, offset: int = 0
+    ) -> list[SessionInfo]:
+        """List session headers, most recently written first."""
+
+        def work() -> list[SessionInfo]:
+            try:
+                entries = [
+                    (e.stat().st_mtime_ns, e.name)
+                    for e in os.scandir(self.folder)
+                    if e.name.endswith(_SUFFIX) and not e.name.startswith(".")
+                ]
+            except FileNotFoundError:
+                return []
+            entries.sort(key=lambda e: (-e[0], e[1]))
+            stop = None if limit is None else offset + limit
+            infos = []
+            for _, name in entries[offset:stop]:
+                try:
+                    info = self._info(self.folder / name)
+                except _CorruptFile as exc:
+                    logger.warning("Skipping %s in the session list: %s", name, exc)
+                    continue
+                if info is not None:  # None: deleted since the folder was read
+                    infos.append(info)
+            return infos
+
+        return await self._run("list_sessions", work)
+
+
+def _record(line: bytes, path: Path) -> jsonl.Record:
+    try:
+        return jsonl.decode_record(line)
+    except msgspec.DecodeError as exc:
+        raise _CorruptFile(f"{path} has a damaged message line ({exc})") from None
+
+
+def _copy(src: IO[bytes], dst: IO[bytes], start: int, end: int) -> None:
+    src.seek(start)
+    remaining = end - start
+    while remaining > 0:
+        chunk = src.read(min(remaining, 1 << 20))
+        if not chunk:
+            break
+        dst.write(chunk)
+        remaining -= len(chunk)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename or unlink in ``folder`` durable (a no-op where unsupported)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -1,0 +1,470 @@
+"""PostgreSQL session store on psycopg 3 with a connection pool.
+
+Tables are ``<table_name>_sessions``, ``<table_name>_messages`` and
+``<table_name>_schema`` (the schema version). They are created (and later
+migrated) on first use, under a transaction-scoped advisory lock, so many
+processes starting at once do not race. An append locks its session's row
+first, so concurrent appends to one session, from any process, are
+serialised: each keeps its messages together and in order.
+
+psycopg's async connections only run on asyncio; under trio the same SQL runs
+on psycopg's (blocking) pool in worker threads. Both share the code below
+through the small :class:`_DB` interface.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+import anyio
+import anyio.to_thread
+import msgspec
+
+from llmcore.config.schema import redact_url
+from llmcore.exceptions import ConfigError, SessionStorageError
+from llmcore.models import ChatSession, Message, Role, SessionInfo
+from llmcore.storage.sessions.base import (
+    BaseSessionStorage,
+    MessagePage,
+    check_limit,
+    check_session_id,
+)
+
+if TYPE_CHECKING:
+    import psycopg
+    import psycopg_pool
+    from psycopg import sql
+
+__all__ = ["SCHEMA_VERSION", "PostgresSessionStorage"]
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
+
+# Each entry upgrades the schema from version N-1 to N. {s}, {m} and {i_*} are
+# identifiers derived from the validated table_name.
+MIGRATIONS: dict[int, list[str]] = {
+    1: [
+        """CREATE TABLE IF NOT EXISTS {s} (
+            id TEXT PRIMARY KEY,
+            name TEXT,
+            created_at TIMESTAMPTZ NOT NULL,
+            updated_at TIMESTAMPTZ NOT NULL,
+            message_count BIGINT NOT NULL DEFAULT 0,
+            metadata JSONB NOT NULL DEFAULT '{{}}'
+        )""",
+        "CREATE INDEX IF NOT EXISTS {i_recency} ON {s} (updated_at DESC, id)",
+        """CREATE TABLE IF NOT EXISTS {m} (
+            seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            session_id TEXT NOT NULL REFERENCES {s}(id) ON DELETE CASCADE,
+            id TEXT NOT NULL,
+            role TEXT NOT NULL,
+            content TEXT NOT NULL,
+            timestamp TIMESTAMPTZ NOT NULL,
+            tokens INTEGER,
+            tokens_by TEXT,
+            metadata JSONB NOT NULL DEFAULT '{{}}',
+            UNIQUE (session_id, id)
+        )""",
+        "CREATE INDEX IF NOT EXISTS {i_session} ON {m} (session_id, seq)",
+        """CREATE INDEX IF NOT EXISTS {i_system} ON {m} (session_id, seq)
+           WHERE role = 'system'""",
+    ],
+}
+SCHEMA_VERSION = max(MIGRATIONS)
+
+_SESSION_COLUMNS = "id, name, created_at, updated_at, message_count, metadata"
+_MESSAGE_COLUMNS = "seq, id, role, content, timestamp, tokens, tokens_by, metadata"
+_encode = msgspec.json.encode
+
+
+class _DB(Protocol):
+    """One transaction's connection: run a statement, get rows or a row count."""
+
+    async def fetch(self, query: sql.Composed, params: Sequence[Any] = ()) -> list[Any]: ...
+
+    async def execute(self, query: sql.Composed, params: Sequence[Any] = ()) -> int: ...
+
+
+class _AsyncDB:
+    def __init__(self, conn: psycopg.AsyncConnection[Any]):
+        self.conn = conn
+
+    async def fetch(self, query: sql.Composed, params: Sequence[Any] = ()) -> list[Any]:
+        cur = await self.conn.execute(query, params)
+        rows: list[Any] = await cur.fetchall()
+        return rows
+
+    async def execute(self, query: sql.Composed, params: Sequence[Any] = ()) -> int:
+        cur = await self.conn.execute(query, params)
+        count: int = cur.rowcount
+        return count
+
+
+class _ThreadDB:
+    def __init__(self, conn: psycopg.Connection[Any]):
+        self.conn = conn
+
+    async def fetch(self, query: sql.Composed, params: Sequence[Any] = ()) -> list[Any]:
+        return await anyio.to_thread.run_sync(lambda: self.conn.execute(query, params).fetchall())
+
+    async def execute(self, query: sql.Composed, params: Sequence[Any] = ()) -> int:
+        return await anyio.to_thread.run_sync(lambda: self.conn.execute(query, params).rowcount)
+
+
+def _on_asyncio() -> bool:
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+class PostgresSessionStorage(BaseSessionStorage):
+    """Sessions in PostgreSQL (``[storage.session] db_url``).
+
+    Args:
+        db_url: a libpq URL or conninfo string.
+        table_name: prefix of the tables (letters, digits, ``_``; at most 40).
+        pool_size: the most connections the pool opens.
+        timeout: seconds to wait for a connection.
+
+    Raises:
+        ConfigError: ``table_name`` is not a valid identifier.
+    """
+
+    backend = "postgres"
+
+    def __init__(
+        self, db_url: str, *, table_name: str = "llmcore", pool_size: int = 5, timeout: float = 10
+    ):
+        if not isinstance(table_name, str) or not _IDENTIFIER.fullmatch(table_name):
+            raise ConfigError(
+                f"storage.session.table_name {table_name!r:.60} is not a valid table name "
+                "prefix: use 1 to 40 letters, digits or '_', starting with a letter or '_'.",
+                key="storage.session.table_name",
+            )
+        self.db_url = db_url
+        self.table_name = table_name
+        self.pool_size = pool_size
+        self.timeout = timeout
+        self._pool: psycopg_pool.AsyncConnectionPool[Any] | psycopg_pool.ConnectionPool[Any] | None
+        self._pool = None
+        self._open_lock = anyio.Lock()
+        self._slots = anyio.Semaphore(pool_size)
+        self._q: dict[str, sql.Composed] = {}
+
+    def __repr__(self) -> str:
+        return (
+            f"PostgresSessionStorage({redact_url(self.db_url)!r}, table_name={self.table_name!r})"
+        )
+
+    # -- plumbing ---------------------------------------------------------
+
+    def _error(self, operation: str, exc: BaseException) -> SessionStorageError:
+        return SessionStorageError(
+            f"PostgreSQL session store ({redact_url(self.db_url)}, tables "
+            f"{self.table_name}_*) failed to {operation}: {exc}. Check storage.session.db_url "
+            "and that the server is reachable.",
+            backend=self.backend,
+            operation=operation,
+        )
+
+    def _build_queries(self) -> None:
+        from psycopg import sql
+
+        names = {
+            "s": sql.Identifier(f"{self.table_name}_sessions"),
+            "m": sql.Identifier(f"{self.table_name}_messages"),
+            "v": sql.Identifier(f"{self.table_name}_schema"),
+            "i_recency": sql.Identifier(f"{self.table_name}_sessions_by_recency"),
+            "i_session": sql.Identifier(f"{self.table_name}_messages_by_session"),
+            "i_system": sql.Identifier(f"{self.table_name}_system_messages"),
+        }
+        q = {
+            "lock": "SELECT pg_advisory_xact_lock(hashtext({name}))",
+            "version_table": "CREATE TABLE IF NOT EXISTS {v} (version INTEGER NOT NULL)",
+            "version": "SELECT max(version) FROM {v}",
+            "set_version": "INSERT INTO {v} (version) VALUES (%s)",
+            "session": f"SELECT {_SESSION_COLUMNS} FROM {{s}} WHERE id = %s",
+            "create": f"INSERT INTO {{s}} (id, name, created_at, updated_at, metadata) "
+            "VALUES (%s, %s, clock_timestamp(), clock_timestamp(), %s::jsonb) "
+            f"ON CONFLICT (id) DO NOTHING RETURNING {_SESSION_COLUMNS}",
+            # Upserting the row locks it: appends to one session run one at a time.
+            "touch": "INSERT INTO {s} (id, created_at, updated_at) "
+            "VALUES (%s, clock_timestamp(), clock_timestamp()) "
+            "ON CONFLICT (id) DO UPDATE SET updated_at = clock_timestamp()",
+            "append": "INSERT INTO {m} (session_id, id, role, content, timestamp, tokens, "
+            "tokens_by, metadata) SELECT %s, x.id, x.role, x.content, x.ts, x.tokens, "
+            "x.tokens_by, x.metadata::jsonb FROM unnest(%s::text[], %s::text[], %s::text[], "
+            "%s::timestamptz[], %s::int[], %s::text[], %s::text[]) WITH ORDINALITY "
+            "AS x(id, role, content, ts, tokens, tokens_by, metadata, n) ORDER BY x.n "
+            "ON CONFLICT (session_id, id) DO NOTHING",
+            "count": "UPDATE {s} SET message_count = message_count + %s, "
+            "updated_at = clock_timestamp() WHERE id = %s",
+            "update": "UPDATE {s} SET name = COALESCE(%s, name), metadata = metadata || "
+            "%s::jsonb, updated_at = clock_timestamp() WHERE id = %s",
+            "delete": "DELETE FROM {s} WHERE id = %s",
+            "recent": f"SELECT {_MESSAGE_COLUMNS} FROM {{m}} WHERE session_id = %s "
+            "AND seq < %s ORDER BY seq DESC LIMIT %s",
+            "system": f"SELECT {_MESSAGE_COLUMNS} FROM {{m}} WHERE session_id = %s "
+            "AND role = 'system' ORDER BY seq",
+            "messages": f"SELECT {_MESSAGE_COLUMNS} FROM {{m}} WHERE session_id = %s ORDER BY seq",
+            "list": f"SELECT {_SESSION_COLUMNS} FROM {{s}} ORDER BY updated_at DESC, id "
+            "LIMIT %s OFFSET %s",
+        }
+        lock_key = sql.Literal(f"llmcore.sessions.{self.table_name}")
+        self._q = {k: sql.SQL(v).format(**names, name=lock_key) for k, v in q.items()}
+        for version, statements in MIGRATIONS.items():
+            for i, statement in enumerate(statements):
+                self._q[f"migrate{version}.{i}"] = sql.SQL(statement).format(**names)
+
+    async def _open(self) -> None:
+        async with self._open_lock:
+            if self._pool is not None:
+                return
+            import psycopg
+            import psycopg_pool
+
+            self._build_queries()
+            pool: psycopg_pool.AsyncConnectionPool[Any] | psycopg_pool.ConnectionPool[Any]
+            try:
+                if _on_asyncio():
+                    pool = psycopg_pool.AsyncConnectionPool(
+                        self.db_url, min_size=1, max_size=self.pool_size, open=False
+                    )
+                    await pool.open(wait=True, timeout=self.timeout)
+                else:
+                    pool = psycopg_pool.ConnectionPool(
+                        self.db_url, min_size=1, max_size=self.pool_size, open=False
+                    )
+                    sync_pool = pool
+                    await anyio.to_thread.run_sync(
+                        lambda: sync_pool.open(wait=True, timeout=self.timeout)
+                    )
+            except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
+                raise self._error("connect", exc) from exc
+            self._pool = pool
+            try:
+                async with self._tx("create the schema") as db:
+                    await self._migrate(db)
+            except BaseException:
+                self._pool = None
+                await self._close_pool(pool)
+                raise
+
+    async def _migrate(self, db: _DB) -> None:
+        await db.fetch(self._q["lock"])
+        await db.execute(self._q["version_table"])
+        (version,) = (await db.fetch(self._q["version"]))[0]
+        version = version or 0
+        if version > SCHEMA_VERSION:
+            raise SessionStorageError(
+                f"The PostgreSQL session tables {self.table_name}_* have schema version "
+                f"{version}, newer than this llmcore understands ({SCHEMA_VERSION}); upgrade "
+                "llmcore or use another storage.session.table_name.",
+                backend=self.backend,
+                operation="create the schema",
+            )
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            for i in range(len(MIGRATIONS[target])):
+                await db.execute(self._q[f"migrate{target}.{i}"])
+            await db.execute(self._q["set_version"], (target,))
+
+    @asynccontextmanager
+    async def _tx(self, operation: str) -> AsyncIterator[_DB]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        import psycopg
+        import psycopg_pool
+
+        if self._pool is None:
+            await self._open()
+        pool = self._pool
+        try:
+            if isinstance(pool, psycopg_pool.AsyncConnectionPool):
+                async with pool.connection(timeout=self.timeout) as aconn:
+                    yield _AsyncDB(aconn)
+            else:
+                assert pool is not None
+                # Wait here, not in a worker thread: threads blocked on getconn()
+                # could starve the holders of connections of threads to run on.
+                async with self._slots:
+                    conn = await anyio.to_thread.run_sync(lambda: pool.getconn(self.timeout))
+                    try:
+                        yield _ThreadDB(conn)
+                        await anyio.to_thread.run_sync(conn.commit)
+                    except BaseException:
+                        with anyio.CancelScope(shield=True):
+                            await anyio.to_thread.run_sync(conn.rollback)
+                        raise
+                    finally:
+                        with anyio.CancelScope(shield=True):
+                            await anyio.to_thread.run_sync(pool.putconn, conn)
+        except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
+            raise self._error(operation, exc) from exc
+
+    @staticmethod
+    async def _close_pool(pool: Any) -> None:
+        import psycopg_pool
+
+        if isinstance(pool, psycopg_pool.AsyncConnectionPool):
+            await pool.close()
+        else:
+            await anyio.to_thread.run_sync(pool.close)
+
+    async def initialize(self) -> None:
+        """Open the pool and create (or migrate) the tables."""
+        await self._open()
+
+    async def close(self) -> None:
+        """Close the pool."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await self._close_pool(pool)
+
+    # -- writes -----------------------------------------------------------
+
+    async def ensure_session(
+        self,
+        session_id: str,
+        *,
+        name: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> tuple[SessionInfo, bool]:
+        """Return the session's header, creating the session if absent."""
+        check_session_id(session_id, backend=self.backend)
+        async with self._tx("ensure_session") as db:
+            rows = await db.fetch(self._q["session"], (session_id,))
+            if rows:
+                return _session_info(rows[0]), False
+            params = (session_id, name, _encode(metadata or {}).decode())
+            rows = await db.fetch(self._q["create"], params)
+            if rows:
+                return _session_info(rows[0]), True
+            rows = await db.fetch(self._q["session"], (session_id,))
+            return _session_info(rows[0]), False
+
+    async def append_messages(self, session_id: str, messages: Sequence[Message]) -> None:
+        """Append messages in one transaction; a message id stored already is skipped."""
+        check_session_id(session_id, backend=self.backend)
+        if not messages:
+            return
+        columns = (
+            [m.id for m in messages],
+            [m.role.value for m in messages],
+            [m.content for m in messages],
+            [m.timestamp for m in messages],
+            [m.tokens for m in messages],
+            [m.tokens_by for m in messages],
+            [_encode(m.metadata).decode() for m in messages],
+        )
+        async with self._tx("append_messages") as db:
+            await db.execute(self._q["touch"], (session_id,))
+            added = await db.execute(self._q["append"], (session_id, *columns))
+            await db.execute(self._q["count"], (added, session_id))
+
+    async def update_session(
+        self,
+        session_id: str,
+        *,
+        name: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> bool:
+        """Rename a session and/or merge keys into its metadata."""
+        check_session_id(session_id, backend=self.backend)
+        params = (name, _encode(metadata or {}).decode(), session_id)
+        async with self._tx("update_session") as db:
+            return await db.execute(self._q["update"], params) > 0
+
+    async def delete_session(self, session_id: str) -> bool:
+        """Delete a session and its messages."""
+        check_session_id(session_id, backend=self.backend)
+        async with self._tx("delete_session") as db:
+            return await db.execute(self._q["delete"], (session_id,)) > 0
+
+    # -- reads ------------------------------------------------------------
+
+    async def read_recent(
+        self, session_id: str, *, limit: int, before: int | None = None
+    ) -> MessagePage:
+        """Read up to ``limit`` of the newest messages older than ``before``."""
+        check_session_id(session_id, backend=self.backend)
+        check_limit(limit, backend=self.backend)
+        params = (session_id, 2**62 if before is None else before, limit)
+        async with self._tx("read_recent") as db:
+            rows = await db.fetch(self._q["recent"], params)
+        rows.reverse()
+        next_before = rows[0][0] if len(rows) == limit else None
+        return MessagePage([_message(r, session_id) for r in rows], next_before)
+
+    async def read_system_messages(self, session_id: str) -> list[Message]:
+        """Read the session's system messages, oldest first."""
+        check_session_id(session_id, backend=self.backend)
+        async with self._tx("read_system_messages") as db:
+            rows = await db.fetch(self._q["system"], (session_id,))
+        return [_message(r, session_id) for r in rows]
+
+    async def get_session(self, session_id: str) -> ChatSession | None:
+        """Load a whole session with its messages."""
+        check_session_id(session_id, backend=self.backend)
+        async with self._tx("get_session") as db:
+            rows = await db.fetch(self._q["session"], (session_id,))
+            if not rows:
+                return None
+            messages = await db.fetch(self._q["messages"], (session_id,))
+        info = _session_info(rows[0])
+        return ChatSession(
+            id=info.id,
+            name=info.name,
+            messages=[_message(r, session_id) for r in messages],
+            created_at=info.created_at,
+            updated_at=info.updated_at,
+            metadata=info.metadata,
+        )
+
+    async def get_session_info(self, session_id: str) -> SessionInfo | None:
+        """Load a session's header."""
+        check_session_id(session_id, backend=self.backend)
+        async with self._tx("get_session_info") as db:
+            rows = await db.fetch(self._q["session"], (session_id,))
+        return _session_info(rows[0]) if rows else None
+
+    async def list_sessions(
+        self, *, limit: int | None = None, offset: int = 0
+    ) -> list[SessionInfo]:
+        """List session headers, most recently updated first."""
+        async with self._tx("list_sessions") as db:
+            rows = await db.fetch(self._q["list"], (limit, offset))
+        return [_session_info(r) for r in rows]
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
+
+
+def _session_info(row: tuple[Any, ...]) -> SessionInfo:
+    return SessionInfo(
+        id=row[0],
+        name=row[1],
+        created_at=_utc(row[2]),
+        updated_at=_utc(row[3]),
+        message_count=row[4],
+        metadata=row[5],
+    )
+
+
+def _message(row: tuple[Any, ...], session_id: str) -> Message:
+    return Message(
+        id=row[1],
+        session_id=session_id,
+        role=Role(row[2]),
+        content=row[3],
+        timestamp=_utc(row[4]),
+        tokens=row[5],
+        tokens_by=row[6],
+        metadata=row[7],
+    )
