@@ -10,17 +10,27 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from llmcore.config.loader import ResolvedConfig, load_config
 from llmcore.config.schema import LLMCoreConfig
-from llmcore.exceptions import InvalidRequestError
-from llmcore.models import ChatSession, SessionInfo
+from llmcore.exceptions import ConfigError, InvalidRequestError
+from llmcore.models import ChatSession, ContextDocument, Message, SessionInfo
 from llmcore.pipeline import Pipeline, PipelineLoader
 from llmcore.services import Services
 from llmcore.turn import RagRequest, Turn
+
+if TYPE_CHECKING:
+    from llmcore.mcp.context import MCPResourceInfo
+    from llmcore.tools.tool import Tool
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from llmcore.models import ContextDocument
+    from llmcore.storage.vectors import CollectionInfo
 
 __all__ = ["LLMCore"]
 
@@ -28,6 +38,21 @@ logger = logging.getLogger("llmcore")
 logger.addHandler(logging.NullHandler())
 
 _SESSION_ID = re.compile(r"^[^\x00-\x1f\x7f]{1,200}$")
+
+
+def _check_rounds(rounds: object) -> int | None:
+    if rounds is not None and (not isinstance(rounds, int) or rounds < 0):
+        raise InvalidRequestError(
+            f"max_tool_rounds must be a non-negative integer, got {rounds!r}."
+        )
+    return rounds
+
+
+def _check_resource_ref(ref: object) -> str:
+    from llmcore.mcp.context import parse_resource_ref
+
+    parse_resource_ref(ref)  # type: ignore[arg-type]
+    return ref  # type: ignore[return-value]
 
 
 def _check_session_id(session_id: object) -> str:
@@ -79,6 +104,7 @@ class LLMCore:
         logger.setLevel(config.llmcore.log_level)
         self._services = Services(config)
         self._pipelines = PipelineLoader(self._services, config.pipelines.paths)
+        self._global_tools: list[Tool] | None = None
         # Build the default pipeline now: a bad definition fails here, not mid-turn.
         self._pipelines.load(config.pipelines.default)
 
@@ -137,6 +163,10 @@ class LLMCore:
         rag_collection_name: str | None = None,
         pipeline: str | None = None,
         context_overrides: Mapping[str, Any] | None = None,
+        tools: Sequence[Any] | None = None,
+        max_tool_rounds: int | None = None,
+        mcp_servers: Sequence[str] | None = None,
+        mcp_resources: Sequence[str] | None = None,
         **provider_kwargs: Any,
     ) -> Turn:
         """Run one chat turn and return the whole :class:`~llmcore.turn.Turn`.
@@ -161,6 +191,9 @@ class LLMCore:
             context_overrides=context_overrides,
             provider_kwargs=provider_kwargs,
         )
+        turn.tools = await self._tools(tools, mcp_servers)
+        turn.max_tool_rounds = _check_rounds(max_tool_rounds)
+        turn.mcp_resources = [_check_resource_ref(r) for r in mcp_resources or ()]
         return await self.load_pipeline(turn.pipeline).run(turn)
 
     @overload
@@ -179,6 +212,10 @@ class LLMCore:
         rag_collection_name: str | None = None,
         pipeline: str | None = None,
         context_overrides: Mapping[str, Any] | None = None,
+        tools: Sequence[Any] | None = None,
+        max_tool_rounds: int | None = None,
+        mcp_servers: Sequence[str] | None = None,
+        mcp_resources: Sequence[str] | None = None,
         **provider_kwargs: Any,
     ) -> str: ...
 
@@ -198,6 +235,10 @@ class LLMCore:
         rag_collection_name: str | None = None,
         pipeline: str | None = None,
         context_overrides: Mapping[str, Any] | None = None,
+        tools: Sequence[Any] | None = None,
+        max_tool_rounds: int | None = None,
+        mcp_servers: Sequence[str] | None = None,
+        mcp_resources: Sequence[str] | None = None,
         **provider_kwargs: Any,
     ) -> AsyncGenerator[str, None]: ...
 
@@ -216,6 +257,10 @@ class LLMCore:
         rag_collection_name: str | None = None,
         pipeline: str | None = None,
         context_overrides: Mapping[str, Any] | None = None,
+        tools: Sequence[Any] | None = None,
+        max_tool_rounds: int | None = None,
+        mcp_servers: Sequence[str] | None = None,
+        mcp_resources: Sequence[str] | None = None,
         **provider_kwargs: Any,
     ) -> str | AsyncGenerator[str, None]:
         """Send a message and return the reply (or a stream of its chunks).
@@ -239,6 +284,14 @@ class LLMCore:
             rag_collection_name: which collection to search.
             pipeline: the pipeline definition to run (default: ``[pipelines] default``).
             context_overrides: per-call ``[context_management]`` settings.
+            tools: functions (sync or async) or tool objects the model may
+                call; added to the ``llmcore.tools`` configured globally.
+            max_tool_rounds: how many times the model may call tools this
+                turn (default: ``llmcore.max_tool_rounds``).
+            mcp_servers: the MCP servers whose tools are offered (default:
+                all configured ones; ``[]`` for none).
+            mcp_resources: MCP resources to add to the context, as
+                ``"server:uri"``; counted and truncated like documents.
             **provider_kwargs: passed to the provider (``temperature``,
                 ``max_tokens``...). ``max_tokens`` is also what is reserved
                 for the reply in the context window.
@@ -264,6 +317,10 @@ class LLMCore:
             rag_collection_name=rag_collection_name,
             pipeline=pipeline,
             context_overrides=context_overrides,
+            tools=tools,
+            max_tool_rounds=max_tool_rounds,
+            mcp_servers=mcp_servers,
+            mcp_resources=mcp_resources,
             **provider_kwargs,
         )
         if turn.chunks is not None:
@@ -320,6 +377,69 @@ class LLMCore:
             context_overrides=overrides,
         )
 
+    async def _tools(
+        self, tools: Sequence[Any] | None, mcp_servers: Sequence[str] | None
+    ) -> list[Tool]:
+        from llmcore._util.loading import import_object
+        from llmcore.tools.tool import as_tool
+
+        if self._global_tools is None:
+            found = []
+            for path in self.config.llmcore.tools:
+                try:
+                    found.append(as_tool(import_object(path)))
+                except (ImportError, AttributeError) as exc:
+                    raise ConfigError(
+                        f"Cannot import the tool {path!r} listed in llmcore.tools: {exc}.",
+                        key="llmcore.tools",
+                    ) from exc
+            self._global_tools = found
+        resolved = [*self._global_tools, *(as_tool(t) for t in tools or ())]
+        manager = self._services.mcp
+        if (mcp_servers is None and manager.server_names) or mcp_servers:
+            from llmcore.mcp.tools import mcp_tools
+
+            servers = None if mcp_servers is None else list(mcp_servers)
+            resolved.extend(await mcp_tools(manager, servers))
+        names = [t.name for t in resolved]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise InvalidRequestError(
+                f"Two tools share the name(s) {', '.join(duplicates)}; tool names must be unique."
+            )
+        return resolved
+
+    # -- MCP --------------------------------------------------------------
+
+    def add_mcp_server(self, name: str, server: Any, *, timeout: float = 30.0) -> None:
+        """Use an MCP server not in the config: an in-process ``MCPServer``,
+        a streamable HTTP URL, or ``mcp.StdioServerParameters``."""
+        self._services.mcp.add_server(name, server, timeout=timeout)
+
+    async def list_mcp_resources(self, server: str | None = None) -> list[MCPResourceInfo]:
+        """The resources of one MCP server, or of all of them.
+
+        Raises:
+            MCPError: a server is unknown or failed.
+        """
+        from llmcore.mcp.context import list_resources
+
+        return await list_resources(self._services.mcp, server)
+
+    async def read_mcp_resource(self, server: str, uri: str) -> ContextDocument:
+        """Read one MCP resource as a document (``content``, ``metadata["mime_type"]``)."""
+        from llmcore.mcp.context import read_resource
+
+        return await read_resource(self._services.mcp, server, uri)
+
+    async def get_mcp_prompt(
+        self, server: str, name: str, arguments: Mapping[str, str] | None = None
+    ) -> list[Message]:
+        """An MCP server's prompt, filled with ``arguments``, as messages ready to send."""
+        from llmcore.mcp.context import get_prompt
+
+        return await get_prompt(self._services.mcp, server, name, arguments)
+
     # -- sessions ---------------------------------------------------------
 
     async def get_session(self, session_id: str) -> ChatSession | None:
@@ -366,3 +486,124 @@ class LLMCore:
             ProviderError: the provider's API failed.
         """
         return await self._services.provider(provider_name).get_available_models()
+
+    # -- RAG: vector store collections -------------------------------------
+
+    async def add_document_to_vector_store(
+        self,
+        content: str,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        doc_id: str | None = None,
+        collection_name: str | None = None,
+    ) -> str:
+        """Embed one document and store it (replacing any with the same id); return its id.
+
+        Args:
+            content: the text.
+            metadata: flat metadata (strings, numbers, booleans); ``source``
+                is shown when the document is cited.
+            doc_id: its id (default: a new random id).
+            collection_name: the collection (default:
+                ``storage.vector.default_collection``); created on first use.
+
+        Raises:
+            InvalidRequestError: an argument is invalid.
+            EmbeddingError: the embedding model failed.
+            VectorStorageError: the store failed, or the collection was built
+                with another embedding model.
+        """
+        document = {"content": content, "metadata": metadata, "id": doc_id}
+        ids = await self.add_documents_to_vector_store([document], collection_name=collection_name)
+        return ids[0]
+
+    async def add_documents_to_vector_store(
+        self,
+        documents: Sequence[str | Mapping[str, Any] | ContextDocument],
+        *,
+        collection_name: str | None = None,
+        batch_size: int | None = None,
+    ) -> list[str]:
+        """Embed and store many documents in batches; return their ids, in order.
+
+        Args:
+            documents: strings, or dicts ``{"content": str, "metadata": dict,
+                "id": str}`` (metadata and id optional), or ContextDocuments.
+                A document whose id exists is replaced (upsert).
+            collection_name: the collection (default:
+                ``storage.vector.default_collection``); created on first use.
+            batch_size: documents embedded and written per round (default 256).
+
+        Raises:
+            InvalidRequestError: a document is invalid (nothing is stored).
+            EmbeddingError: the embedding model failed.
+            VectorStorageError: the store failed (batches already written are
+                kept; repeating the call is safe), or the collection was built
+                with another embedding model.
+        """
+        from llmcore import rag
+
+        return await rag.add_documents(
+            self._services, documents, collection_name=collection_name, batch_size=batch_size
+        )
+
+    async def search_vector_store(
+        self,
+        query: str,
+        *,
+        k: int,
+        collection_name: str | None = None,
+        filter_metadata: Mapping[str, Any] | None = None,
+    ) -> list[ContextDocument]:
+        """Return the ``k`` documents most similar to ``query``, best first.
+
+        Each has ``score``, its cosine similarity to the query (1.0 = same).
+
+        Args:
+            query: the text to search for.
+            k: how many documents to return (at most).
+            collection_name: the collection (default: ``storage.vector.default_collection``).
+            filter_metadata: ``{key: value}`` pairs a document's metadata must all match.
+
+        Raises:
+            InvalidRequestError: an argument is invalid.
+            VectorStorageError: the collection does not exist, was built with
+                another embedding model, or the store failed.
+        """
+        from llmcore import rag
+
+        return await rag.search(
+            self._services,
+            query,
+            k=k,
+            collection_name=collection_name,
+            filter_metadata=filter_metadata,
+        )
+
+    async def delete_documents_from_vector_store(
+        self, document_ids: Sequence[str], *, collection_name: str | None = None
+    ) -> bool:
+        """Delete documents by id; True if any of them existed.
+
+        Raises:
+            InvalidRequestError: an id is invalid.
+            VectorStorageError: the store failed.
+        """
+        from llmcore import rag
+
+        deleted = await rag.delete_documents(
+            self._services, document_ids, collection_name=collection_name
+        )
+        return deleted > 0
+
+    async def list_collections(self) -> list[CollectionInfo]:
+        """Every collection: name, embedding model, dimension and document count."""
+        from llmcore import rag
+
+        return await rag.list_collections(self._services)
+
+    async def delete_collection(self, collection_name: str) -> bool:
+        """Delete a collection and all its documents; True if it existed."""
+        from llmcore import rag
+
+        return await rag.delete_collection(self._services, collection_name)

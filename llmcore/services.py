@@ -9,6 +9,7 @@ time a stage asks for them, shared by all turns, and closed together by
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import anyio
 
@@ -16,6 +17,11 @@ from llmcore.config.schema import LLMCoreConfig
 from llmcore.exceptions import LLMCoreError
 from llmcore.providers import BaseProvider, create_provider
 from llmcore.storage.sessions import BaseSessionStorage, create_session_storage
+
+if TYPE_CHECKING:
+    from llmcore.embedding import BaseEmbeddingModel
+    from llmcore.mcp.manager import MCPManager
+    from llmcore.storage.vectors import BaseVectorStorage
 
 __all__ = ["Services"]
 
@@ -30,6 +36,10 @@ class Services:
         self._providers: dict[str, BaseProvider] = {}
         self._session_store: BaseSessionStorage | None = None
         self._session_store_lock = anyio.Lock()
+        self._embedders: dict[str, BaseEmbeddingModel] = {}
+        self._vector_store: BaseVectorStorage | None = None
+        self._vector_store_lock = anyio.Lock()
+        self._mcp: MCPManager | None = None
         self._closed = False
 
     def provider(self, name: str) -> BaseProvider:
@@ -56,6 +66,52 @@ class Services:
                 self._session_store = store
         return self._session_store
 
+    def embedder(self, identifier: str | None = None) -> BaseEmbeddingModel:
+        """Return the embedding model ``identifier`` names (default: ``default_embedding_model``).
+
+        The model itself loads on its first use.
+
+        Raises:
+            ConfigError: the identifier is invalid.
+        """
+        from llmcore.embedding import create_embedding_model
+
+        key = identifier or self.config.llmcore.default_embedding_model
+        model = self._embedders.get(key)
+        if model is None:
+            self._check_open()
+            model = self._embedders[key] = create_embedding_model(self.config, key)
+        return model
+
+    async def vector_store(self) -> BaseVectorStorage:
+        """Return the vector store, connecting on first use.
+
+        Raises:
+            ConfigError: ``[storage.vector]`` is incomplete.
+            VectorStorageError: the store cannot be opened.
+        """
+        if self._vector_store is not None:
+            return self._vector_store
+        async with self._vector_store_lock:
+            if self._vector_store is None:
+                from llmcore.storage.vectors import create_vector_storage
+
+                self._check_open()
+                store = create_vector_storage(self.config.storage.vector)
+                await store.initialize()
+                self._vector_store = store
+        return self._vector_store
+
+    @property
+    def mcp(self) -> MCPManager:
+        """The MCP client manager (servers connect on first use)."""
+        if self._mcp is None:
+            from llmcore.mcp.manager import MCPManager
+
+            self._check_open()
+            self._mcp = MCPManager(self.config.mcp)
+        return self._mcp
+
     def _check_open(self) -> None:
         if self._closed:
             raise LLMCoreError("This LLMCore instance is closed; create a new one.")
@@ -65,7 +121,25 @@ class Services:
         self._closed = True
         providers, self._providers = list(self._providers.values()), {}
         store, self._session_store = self._session_store, None
+        embedders, self._embedders = list(self._embedders.values()), {}
+        vectors, self._vector_store = self._vector_store, None
+        mcp, self._mcp = self._mcp, None
         with anyio.CancelScope(shield=True):
+            if mcp is not None:
+                try:
+                    await mcp.aclose()
+                except Exception:
+                    logger.exception("Closing MCP connections failed")
+            for embedder in embedders:
+                try:
+                    await embedder.close()
+                except Exception:
+                    logger.exception("Closing embedding model %r failed", embedder.name)
+            if vectors is not None:
+                try:
+                    await vectors.close()
+                except Exception:
+                    logger.exception("Closing the vector store failed")
             for provider in providers:
                 try:
                     await provider.close()

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from llmcore.models import ChatSession, ContextDocument, Message, ToolCall, Usage
 
 if TYPE_CHECKING:
+    from llmcore.mcp.format import MCPPayload
     from llmcore.tools.tool import Tool
 
 __all__ = [
@@ -135,6 +136,7 @@ class Turn:
     provider_kwargs: dict[str, Any] = field(default_factory=dict)
     tools: list[Tool] = field(default_factory=list)
     max_tool_rounds: int | None = None
+    mcp_resources: list[str] = field(default_factory=list)
     context_overrides: dict[str, Any] = field(default_factory=dict)
 
     # Filled in by the stages.
@@ -147,6 +149,7 @@ class Turn:
     history: list[Message] = field(default_factory=list)
     summary: Message | None = None
     payload: list[Message] = field(default_factory=list)
+    mcp_payload: MCPPayload | None = None
     budget: TokenBudget = field(default_factory=TokenBudget)
     context: ContextReport = field(default_factory=ContextReport)
     response: Response = field(default_factory=Response)

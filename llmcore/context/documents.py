@@ -73,8 +73,13 @@ def with_documents(
     if not documents:
         return None, user
     rendered = render_documents(documents, document_template)
+    ids = [d.id for d in documents]
     if strategy == "prepend_system":
-        system = Message(role=Role.SYSTEM, content=system_template.format(documents=rendered))
+        system = Message(
+            role=Role.SYSTEM,
+            content=system_template.format(documents=rendered),
+            metadata={"documents": ids},
+        )
         return system, user
     if strategy == "prepend_user":
         wrapped = Message(
@@ -83,6 +88,7 @@ def with_documents(
             id=user.id,
             session_id=user.session_id,
             timestamp=user.timestamp,
+            metadata={**user.metadata, "documents": ids, "question": user.content},
         )
         return None, wrapped
     raise ConfigError(

@@ -12,12 +12,15 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, overload
 
 from llmcore.config.schema import ProviderSettings
 from llmcore.exceptions import ConfigError
 from llmcore.models import Message, ToolCall, Usage
 from llmcore.providers.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from llmcore.mcp.format import MCPPayload
 
 __all__ = ["BaseProvider", "ChatResult", "StreamEvent"]
 
@@ -201,6 +204,16 @@ class BaseProvider(ABC):
         for message in messages:
             total += await self.amessage_tokens(message, model)
         return total
+
+    def messages_from_mcp(self, payload: MCPPayload) -> list[Message]:
+        """Turn a ``format_mcp`` payload into the messages this provider sends.
+
+        The default restores llmcore's own messages (see ``llmcore.mcp.format``);
+        a provider with native MCP content support may override it.
+        """
+        from llmcore.mcp.format import from_mcp
+
+        return from_mcp(payload)
 
     async def get_available_models(self) -> list[str]:
         """Return the models this provider offers (configured or known ones)."""

@@ -35,6 +35,8 @@ class CallProvider:
     async def __call__(self, turn: Turn) -> None:
         """Call the model (and the tools it asks for)."""
         provider = self.services.provider(turn.provider_name)
+        if turn.mcp_payload is not None:
+            turn.payload = provider.messages_from_mcp(turn.mcp_payload)
         turn.provider_called = True
         kwargs = self._kwargs(turn)
         if turn.stream:

@@ -9,10 +9,14 @@ __all__ = ["FormatMCP"]
 
 
 class FormatMCP:
-    """Render the payload as MCP ``PromptMessage`` s when MCP is enabled.
+    """Render the payload as MCP SDK types into ``turn.mcp_payload``.
 
-    Returns at once unless ``llmcore.enable_mcp`` (or the provider's
-    ``use_mcp``) is on.
+    Runs when ``llmcore.enable_mcp`` is on, or the provider's ``use_mcp``
+    (which wins over the global switch). System messages become
+    ``TextContent``, the conversation ``PromptMessage`` s, each document or
+    MCP resource an ``EmbeddedResource``; the provider stage converts the
+    payload back to its own format (``BaseProvider.messages_from_mcp``). See
+    ``llmcore.mcp.format`` for the mapping.
     """
 
     name = "format_mcp"
@@ -21,11 +25,17 @@ class FormatMCP:
         self.services = services
 
     async def __call__(self, turn: Turn) -> None:
-        """Do nothing unless MCP formatting is enabled."""
+        """Fill ``turn.mcp_payload`` when MCP formatting is enabled."""
         provider = self.services.config.providers.get(turn.provider_name)
         enabled = self.services.config.llmcore.enable_mcp
         if provider is not None and provider.use_mcp is not None:
             enabled = provider.use_mcp
         if not enabled:
             return
-        turn.note("MCP formatting is not available in this version; payload sent as messages")
+        from llmcore.mcp.format import to_mcp
+
+        turn.mcp_payload = to_mcp(turn.payload, turn.documents)
+        turn.note(
+            f"{len(turn.mcp_payload.system)} system parts, "
+            f"{len(turn.mcp_payload.messages)} prompt messages"
+        )
