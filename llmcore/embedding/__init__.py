@@ -1,0 +1,74 @@
+"""Embedding models: turn texts into vectors for retrieval.
+
+``llmcore.default_embedding_model`` names the model as ``KIND:MODEL``:
+
+==========================  ==============================================
+``fastembed:MODEL``         ONNX on this machine (default), no PyTorch
+``sentence_transformers:M`` PyTorch on this machine (optional extra)
+``openai:MODEL``            OpenAI's embeddings API (or a compatible server)
+``google:MODEL``            Google's Gemini embeddings API (google-genai)
+``ollama:MODEL``            an Ollama server's ``/api/embed``
+==========================  ==============================================
+
+Each kind reads its ``[embedding.KIND]`` section; ``KIND`` alone takes the
+model from that section's ``model`` key.
+"""
+
+from __future__ import annotations
+
+from llmcore._util.loading import import_object
+from llmcore.config.schema import EmbeddingModelSettings, LLMCoreConfig
+from llmcore.config.suggest import did_you_mean
+from llmcore.embedding.base import BaseEmbeddingModel
+from llmcore.exceptions import ConfigError
+
+__all__ = ["EMBEDDING_KINDS", "BaseEmbeddingModel", "create_embedding_model", "parse_identifier"]
+
+EMBEDDING_KINDS: dict[str, str] = {
+    "fastembed": "llmcore.embedding.fastembed:FastEmbedModel",
+    "sentence_transformers": "llmcore.embedding.sentence_transformers:SentenceTransformerModel",
+    "openai": "llmcore.embedding.openai:OpenAIEmbeddingModel",
+    "google": "llmcore.embedding.google:GoogleEmbeddingModel",
+    "ollama": "llmcore.embedding.ollama:OllamaEmbeddingModel",
+}
+_ALIASES = {"sentence-transformers": "sentence_transformers", "st": "sentence_transformers"}
+
+
+def parse_identifier(identifier: str) -> tuple[str, str | None]:
+    """Split ``KIND:MODEL`` into its kind and model (``None`` when only a kind is given).
+
+    Raises:
+        ConfigError: the identifier names no known kind.
+    """
+    kind, _, model = identifier.partition(":")
+    kind = _ALIASES.get(kind.strip().lower(), kind.strip().lower())
+    if kind not in EMBEDDING_KINDS:
+        raise ConfigError(
+            f"llmcore.default_embedding_model {identifier!r} does not start with a known kind."
+            f"{did_you_mean(kind, EMBEDDING_KINDS)} Use 'KIND:MODEL' with KIND one of "
+            f"{', '.join(EMBEDDING_KINDS)}, e.g. 'fastembed:BAAI/bge-small-en-v1.5'.",
+            key="llmcore.default_embedding_model",
+        )
+    return kind, model.strip() or None
+
+
+def create_embedding_model(
+    config: LLMCoreConfig, identifier: str | None = None
+) -> BaseEmbeddingModel:
+    """Build the embedding model ``identifier`` names (default: the configured one).
+
+    Raises:
+        ConfigError: the identifier is invalid or names no model.
+    """
+    identifier = identifier or config.llmcore.default_embedding_model
+    kind, model = parse_identifier(identifier)
+    settings = config.embedding.get(kind) or EmbeddingModelSettings()
+    model = model or settings.model
+    if not model:
+        raise ConfigError(
+            f"Embedding identifier {identifier!r} names no model: write '{kind}:MODEL' or set "
+            f"embedding.{kind}.model.",
+            key="llmcore.default_embedding_model",
+        )
+    cls: type[BaseEmbeddingModel] = import_object(EMBEDDING_KINDS[kind])
+    return cls(model, settings)
