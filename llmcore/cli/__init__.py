@@ -13,6 +13,12 @@ from typing import Any
 import click
 
 from llmcore.cli.chat import chat_command
+from llmcore.cli.config import config_group
+from llmcore.cli.info import models_command, providers_command
+from llmcore.cli.mcp import mcp_group
+from llmcore.cli.pipeline import pipeline_group
+from llmcore.cli.rag import rag_group
+from llmcore.cli.sessions import sessions_group
 
 __all__ = ["cli", "main"]
 
@@ -29,11 +35,22 @@ def cli(ctx: click.Context, config_file: str | None, debug: bool) -> None:
     ctx.obj = {"config_file": config_file, "debug": debug}
 
 
-cli.add_command(chat_command)
+for _command in (
+    chat_command,
+    sessions_group,
+    models_command,
+    providers_command,
+    pipeline_group,
+    config_group,
+    rag_group,
+    mcp_group,
+):
+    cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> Any:
     """Run llmchat (the console script entry point)."""
+    from llmcore.cli.errors import describe_error, unwrap
     from llmcore.exceptions import LLMCoreError
 
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
@@ -45,11 +62,17 @@ def main(argv: list[str] | None = None) -> Any:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except LLMCoreError as exc:
-        if debug:
-            raise
-        click.echo(f"Error: {exc}", err=True)
-        click.echo("Hint: run with --debug for the full traceback.", err=True)
-        sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)
+    except BaseException as exc:
+        # anyio task groups wrap errors in exception groups; report the one inside.
+        inner = unwrap(exc)
+        if isinstance(inner, click.ClickException):
+            inner.show()
+            sys.exit(inner.exit_code)
+        if debug or not isinstance(inner, LLMCoreError):
+            raise
+        message, hint = describe_error(inner)
+        click.echo(f"Error: {message}", err=True)
+        click.echo(f"Hint: {hint + ' ' if hint else ''}(--debug shows the traceback.)", err=True)
+        sys.exit(1)
