@@ -1,4 +1,4 @@
-"""``llmchat chat``: send a message and print the reply."""
+"""``llmchat chat``: one message and its reply, or an interactive REPL."""
 
 from __future__ import annotations
 
@@ -7,7 +7,25 @@ from typing import Any
 
 import click
 
+from llmcore.cli._common import console, open_llm, parse_kv, run
+
 __all__ = ["chat_command"]
+
+# chat_turn's own parameters: an -o key among them would clash with an option.
+_RESERVED = {
+    "message": "MESSAGE",
+    "session_id": "--session",
+    "system_message": "--system",
+    "provider_name": "--provider",
+    "model_name": "--model",
+    "stream": "--no-stream",
+    "save_session": "--session",
+    "enable_rag": "--rag",
+    "rag_retrieval_k": "-k",
+    "rag_collection_name": "--collection",
+    "pipeline": "--pipeline",
+    "context_overrides": "a config file",
+}
 
 
 @click.command("chat")
@@ -16,8 +34,28 @@ __all__ = ["chat_command"]
 @click.option("-m", "--model", help="Model name (default: the provider's default_model).")
 @click.option("-s", "--session", "session_id", help="Continue (or start) a stored session.")
 @click.option("--system", "system_message", help="A system message for this turn.")
+@click.option("--rag", is_flag=True, help="Add documents retrieved from the vector store.")
+@click.option("--collection", help="The collection to retrieve from (implies --rag).")
+@click.option(
+    "-k",
+    "rag_k",
+    type=click.IntRange(min=1),
+    help="How many documents to retrieve (implies --rag).",
+)
+@click.option("--pipeline", help="The pipeline definition to run (a name or a .toml path).")
 @click.option(
     "--no-stream", is_flag=True, help="Print the reply when complete instead of streaming it."
+)
+@click.option(
+    "-o",
+    "--option",
+    "options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A provider option, e.g. -o temperature=0.2 (values are JSON where they parse).",
+)
+@click.option(
+    "--config", "config_file", type=click.Path(dir_okay=False), help="A TOML or JSON config file."
 )
 @click.pass_context
 def chat_command(
@@ -27,41 +65,68 @@ def chat_command(
     model: str | None,
     session_id: str | None,
     system_message: str | None,
+    rag: bool,
+    collection: str | None,
+    rag_k: int | None,
+    pipeline: str | None,
     no_stream: bool,
+    options: tuple[str, ...],
+    config_file: str | None,
 ) -> None:
-    """Send MESSAGE (or text piped on stdin) and print the reply."""
-    piped = None if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()
-    if piped and message:
-        message = f"{message}\n\n{piped}"
-    elif piped:
-        message = piped
-    if not message or not message.strip():
-        raise click.UsageError('Give a message, e.g. llmchat chat "Hello!", or pipe text on stdin.')
+    """Send MESSAGE (or text piped on stdin) and print the reply.
 
-    import anyio
-
-    options: dict[str, Any] = {
+    With no MESSAGE and a terminal on stdin, start an interactive chat
+    (type /help in it for its commands).
+    """
+    if config_file is not None:
+        ctx.find_root().ensure_object(dict)["config_file"] = config_file
+    provider_kwargs = parse_kv(options)
+    for key in provider_kwargs:
+        if key in _RESERVED:
+            raise click.BadParameter(
+                f"use {_RESERVED[key]} instead of -o {key}=...", param_hint="-o"
+            )
+    kwargs: dict[str, Any] = {
         "provider_name": provider,
         "model_name": model,
         "session_id": session_id,
         "system_message": system_message,
+        "enable_rag": rag or collection is not None or rag_k is not None,
+        "rag_collection_name": collection,
+        "rag_retrieval_k": rag_k,
+        "pipeline": pipeline,
+        **provider_kwargs,
     }
-    anyio.run(_chat, ctx.obj["config_file"], message, options, not no_stream)
+    interactive = sys.stdin is not None and sys.stdin.isatty()
+    piped = None if sys.stdin is None or interactive else sys.stdin.read()
+    if piped and message:
+        message = f"{message}\n\n{piped}"
+    elif piped:
+        message = piped
+    if message is None and interactive:
+        run(_repl, ctx, kwargs, not no_stream)
+        return
+    if not message or not message.strip():
+        raise click.UsageError('Give a message, e.g. llmchat chat "Hello!", or pipe text on stdin.')
+    run(_one_shot, ctx, message, kwargs, not no_stream)
 
 
-async def _chat(
-    config_file: str | None, message: str, options: dict[str, Any], stream: bool
-) -> None:
-    from llmcore.api import LLMCore
+async def _one_shot(ctx: click.Context, message: str, kwargs: dict[str, Any], stream: bool) -> None:
+    from llmcore.cli.render import show_stream, show_text
 
-    async with LLMCore(config_file_path=config_file) as llm:
-        if not stream:
-            click.echo(await llm.chat(message, **options))
+    con = console() if sys.stdout.isatty() else None
+    async with open_llm(ctx) as llm:
+        turn = await llm.chat_turn(message, stream=stream, **kwargs)
+        if turn.chunks is None:
+            show_text(turn.response.text, con)
             return
-        chunks = await llm.chat(message, stream=True, **options)
-        try:
-            async for chunk in chunks:
-                click.echo(chunk, nl=False)
-        finally:
-            await chunks.aclose()
-        click.echo()
+        if await show_stream(turn.chunks, con, close=turn.chunks.aclose):
+            click.echo("Stopped; the partial reply is saved in the session.", err=True)
+            ctx.exit(130)
+
+
+async def _repl(ctx: click.Context, kwargs: dict[str, Any], stream: bool) -> None:
+    from llmcore.cli.repl import initial_state, run_repl
+
+    async with open_llm(ctx) as llm:
+        await run_repl(llm, initial_state(llm, kwargs), stream=stream)

@@ -2,40 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from _llmchat import llmchat_env, run_llmchat
 from click.testing import CliRunner
 from fakes.openai_server import FakeOpenAIServer
 
 from llmcore.cli import cli, main
-
-
-def llmchat_env(tmp_path: Path, server: FakeOpenAIServer | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LLMCORE_", "OPENAI_"))}
-    env["HOME"] = str(tmp_path)  # sessions go to ~/.llmcore/sessions.db
-    if server is not None:
-        env["LLMCORE_PROVIDERS_OPENAI_API_KEY"] = "sk-cli"
-        env["LLMCORE_PROVIDERS_OPENAI_BASE_URL"] = server.base_url
-    return env
-
-
-def run_llmchat(
-    args: list[str], env: dict[str, str], cwd: Path, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    script = Path(sys.executable).with_name("llmchat")
-    return subprocess.run(
-        [str(script), *args],
-        env=env,
-        cwd=cwd,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def test_one_shot_chat_streams_the_reply(tmp_path: Path, openai_server: FakeOpenAIServer) -> None:

@@ -1,0 +1,125 @@
+"""The interactive chat: prompt_toolkit for input, Rich for the replies.
+
+prompt_toolkit gives line editing, a persistent history (``~/.llmcore/
+llmchat_history``, Up/Down and Ctrl-R) and correct handling of wide
+characters and pastes; each reply streams into a Rich Live Markdown view.
+A failed turn prints one line and the chat goes on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from llmcore.cli.slash import ReplState, handle, new_session_id
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from llmcore.api import LLMCore
+
+__all__ = ["PROMPT", "history_path", "initial_state", "run_repl"]
+
+#: The prompt mark (a single right-pointing angle quote).
+PROMPT = "\u203a"
+
+_STATE_KEYS = {
+    "provider_name",
+    "model_name",
+    "session_id",
+    "system_message",
+    "enable_rag",
+    "rag_collection_name",
+    "rag_retrieval_k",
+    "pipeline",
+}
+
+
+def history_path() -> Path:
+    """Where the REPL keeps the lines typed into it."""
+    return Path.home() / ".llmcore" / "llmchat_history"
+
+
+def initial_state(llm: LLMCore, kwargs: dict[str, Any]) -> ReplState:
+    """The REPL's starting state from ``llmchat chat`` options.
+
+    Raises:
+        ConfigError: the provider is unknown or has no default model.
+        PipelineError: ``--pipeline`` names a bad definition.
+    """
+    provider = kwargs.get("provider_name") or llm.config.llmcore.default_provider
+    model = kwargs.get("model_name") or llm.services.provider(provider).default_model
+    if kwargs.get("pipeline"):
+        llm.load_pipeline(kwargs["pipeline"])  # fail now, not at the first message
+    return ReplState(
+        provider=provider,
+        model=model,
+        session_id=kwargs.get("session_id") or new_session_id(),
+        system=kwargs.get("system_message"),
+        rag=bool(kwargs.get("enable_rag")),
+        collection=kwargs.get("rag_collection_name"),
+        k=kwargs.get("rag_retrieval_k"),
+        pipeline=kwargs.get("pipeline"),
+        options={k: v for k, v in kwargs.items() if k not in _STATE_KEYS},
+    )
+
+
+async def run_repl(llm: LLMCore, state: ReplState, *, stream: bool = True) -> None:
+    """Read messages and slash commands until /exit or Ctrl-D."""
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.history import FileHistory
+
+    from llmcore.cli._common import console
+
+    con = console()
+    path = history_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    prompt: PromptSession[str] = PromptSession(history=FileHistory(str(path)))
+    con.print(f"[bold]llmchat[/bold] · {state.describe()}")
+    con.print("[dim]Type /help for commands, /exit or Ctrl-D to leave.[/dim]")
+    while True:
+        try:
+            line = await prompt.prompt_async(f"{PROMPT} ")
+        except KeyboardInterrupt:  # Ctrl-C at the prompt clears the line
+            continue
+        except EOFError:
+            break
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith("/"):
+            result = await handle(llm, state, line)
+            if result.clear_screen:
+                con.clear()
+            if result.output:
+                con.print(result.output, style="red" if result.error else None, markup=False)
+            if result.exit:
+                break
+            continue
+        await _turn(llm, state, line, con, stream)
+    con.print(
+        f"[dim]Session {state.session_id} is saved; resume it with[/dim] "
+        f"llmchat chat -s {state.session_id}",
+        markup=True,
+    )
+
+
+async def _turn(llm: LLMCore, state: ReplState, line: str, con: Console, stream: bool) -> None:
+    from llmcore.cli.errors import describe_error
+    from llmcore.cli.render import footer, show_stream, show_text
+    from llmcore.exceptions import LLMCoreError
+
+    try:
+        turn = await llm.chat_turn(line, stream=stream, **state.chat_kwargs())
+        interrupted = False
+        if turn.chunks is None:
+            show_text(turn.response.text, con)
+        else:
+            interrupted = await show_stream(turn.chunks, con, close=turn.chunks.aclose)
+    except LLMCoreError as exc:
+        message, hint = describe_error(exc)
+        con.print(f"Error: {message}", style="red", markup=False)
+        if hint:
+            con.print(f"Hint: {hint}", style="dim", markup=False)
+        return
+    con.print(footer(turn, interrupted=interrupted))

@@ -1,0 +1,100 @@
+"""The interactive chat, driven for real through a pseudo-terminal with pexpect."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pexpect
+import pytest
+from _llmchat import LLMCHAT, llmchat_env
+from fakes.openai_server import FakeOpenAIServer
+
+from llmcore.cli.repl import PROMPT
+
+
+@pytest.fixture
+def repl_env(tmp_path: Path, openai_server: FakeOpenAIServer) -> dict[str, str]:
+    env = llmchat_env(tmp_path, openai_server)
+    # A real terminal answers cursor-position requests; pexpect's pty does not.
+    env.update(TERM="xterm-256color", PROMPT_TOOLKIT_NO_CPR="1", COLUMNS="250", LINES="40")
+    return env
+
+
+def spawn(env: dict[str, str], cwd: Path, *args: str) -> pexpect.spawn:
+    child = pexpect.spawn(
+        LLMCHAT,
+        ["chat", *args],
+        env=env,
+        cwd=str(cwd),
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(40, 250),
+    )
+    child.expect_exact(PROMPT)
+    return child
+
+
+@pytest.fixture
+def children() -> Iterator[list[pexpect.spawn]]:
+    spawned: list[pexpect.spawn] = []
+    yield spawned
+    for child in spawned:
+        child.close(force=True)
+
+
+def stored(tmp_path: Path, session_id: str) -> list[tuple[str, str]]:
+    with sqlite3.connect(tmp_path / ".llmcore" / "sessions.db") as db:
+        rows = db.execute(
+            "SELECT role, content FROM messages WHERE session_id = ? ORDER BY seq", (session_id,)
+        ).fetchall()
+    return [(str(r), str(c)) for r, c in rows]
+
+
+def test_chat_stream_and_slash_commands(
+    tmp_path: Path,
+    openai_server: FakeOpenAIServer,
+    repl_env: dict[str, str],
+    children: list[pexpect.spawn],
+) -> None:
+    child = spawn(repl_env, tmp_path, "--session", "repl-1")
+    children.append(child)
+    child.sendline("Hello there")
+    child.expect_exact("echo: Hello there")
+    child.expect_exact(PROMPT)
+    assert openai_server.last_request.json["stream"] is True
+    assert openai_server.last_request.json["model"] == "gpt-4o-mini"
+
+    child.sendline("/model gpt-4o")
+    child.expect_exact("Model: openai/gpt-4o.")
+    child.sendline("/system Answer in French.")
+    child.expect_exact("System message set")
+    child.sendline("And again")
+    child.expect_exact("echo: And again")
+    child.expect_exact(PROMPT)
+    body = openai_server.last_request.json
+    assert body["model"] == "gpt-4o"
+    assert [m["content"] for m in body["messages"]] == [
+        "Answer in French.",
+        "Hello there",
+        "echo: Hello there",
+        "And again",
+    ]
+
+    child.sendline("/provider opneai")
+    child.expect_exact("Did you mean 'openai'?")
+    child.sendline("/rag")
+    child.expect_exact("RAG is off.")
+    child.sendline("/session")
+    child.expect_exact("Session repl-1 (5 messages stored).")
+    child.sendline("/nope")
+    child.expect_exact("Unknown command /nope.")
+    child.sendline("/help")
+    child.expect_exact("/rag [on [COLLECTION]|off]")
+    child.sendline("/exit")
+    child.expect_exact("llmchat chat -s repl-1")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert stored(tmp_path, "repl-1")[-1] == ("assistant", "echo: And again")
