@@ -17,6 +17,10 @@ __all__ = ["BUILTIN_PROVIDERS", "BaseProvider", "ChatResult", "StreamEvent", "cr
 
 BUILTIN_PROVIDERS: dict[str, str] = {
     "openai": "llmcore.providers.openai:OpenAIProvider",
+    "anthropic": "llmcore.providers.anthropic:AnthropicProvider",
+    "gemini": "llmcore.providers.gemini:GeminiProvider",
+    "ollama": "llmcore.providers.ollama:OllamaProvider",
+    "local": "llmcore.providers.local:LocalProvider",
 }
 
 

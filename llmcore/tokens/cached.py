@@ -44,7 +44,9 @@ class MessageCounter:
             return message.tokens
         tokens = await self.provider.amessage_tokens(message, self.model)
         message.tokens = tokens
-        message.tokens_by = self.name
+        # Re-read: a provider that fell back to an offline estimate names it
+        # differently, so the estimate is recounted once the API is back.
+        message.tokens_by = self.provider.token_counter_name(self.model)
         return tokens
 
     async def atotal(self, messages: list[Message]) -> int:

@@ -1,0 +1,308 @@
+"""Google's Gemini API over the official ``google-genai`` SDK.
+
+Roles are mapped (``assistant`` -> ``model``, tool results -> ``user``),
+system messages become ``system_instruction``, and consecutive messages of
+one role are sent as one turn with several parts. The SDK is given an httpx
+client of llmcore's own, which keeps it on httpx (it would otherwise prefer
+aiohttp, which needs asyncio) and so on both asyncio and trio; its retries are
+turned off in favour of llmcore's. Exact token counts come from
+``countTokens``, cached per message; while it cannot be reached the offline
+estimate is ``ceil(cl100k_base tokens * 1.1) + 3`` per message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from llmcore.exceptions import ConfigError, InvalidRequestError, ProviderError
+from llmcore.models import Message, Role, Usage
+from llmcore.providers import errors
+from llmcore.providers.base import BaseProvider, ChatResult, StreamEvent
+from llmcore.providers.retry import call_with_retries, open_stream_with_retries
+from llmcore.tokens.api_counter import ApiTokenCounter, scaled_estimate
+
+if TYPE_CHECKING:
+    from google.genai import Client
+
+    from llmcore.config.schema import ProviderSettings
+
+__all__ = ["GeminiProvider", "to_gemini"]
+
+ESTIMATE_FACTOR = 1.1
+MESSAGE_OVERHEAD = 3
+_FINISH = {"STOP": "stop", "MAX_TOKENS": "length"}
+_BLOCKED = {"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "RECITATION", "IMAGE_SAFETY"}
+_RENAMED = {"max_tokens": "max_output_tokens", "stop": "stop_sequences"}
+
+
+def to_gemini(messages: Sequence[Message]) -> tuple[str | None, Any]:
+    """Split messages into Gemini's ``system_instruction`` and ``contents``."""
+    system = "\n\n".join(m.content for m in messages if m.role is Role.SYSTEM) or None
+    contents: list[dict[str, Any]] = []
+    for m in messages:
+        if m.role is Role.SYSTEM:
+            continue
+        role = "model" if m.role is Role.ASSISTANT else "user"
+        if contents and contents[-1]["role"] == role:
+            contents[-1]["parts"].append({"text": m.content})
+        else:
+            contents.append({"role": role, "parts": [{"text": m.content}]})
+    return system, contents
+
+
+def _name(value: object) -> str:
+    """An SDK enum's name (``FinishReason.STOP`` -> ``STOP``), or the string."""
+    return str(getattr(value, "name", value) or "")
+
+
+class GeminiProvider(BaseProvider):
+    """Gemini models through ``google-genai`` (``type = "gemini"``).
+
+    Keys: ``api_key`` (or ``GEMINI_API_KEY`` / ``GOOGLE_API_KEY``),
+    ``base_url``, ``default_model``, ``timeout``, ``max_retries`` and the
+    ``retry_*`` keys, ``safety_settings`` (``{"HARM_CATEGORY_HARASSMENT" =
+    "BLOCK_ONLY_HIGH", ...}``), ``options`` and the context-length keys. Call
+    options are ``GenerateContentConfig`` fields; ``max_tokens`` is sent as
+    ``max_output_tokens`` and ``stop`` as ``stop_sequences``. A blocked prompt
+    or reply raises a ``ProviderError`` of kind ``blocked``.
+    """
+
+    known_context_lengths = {
+        "gemini-2.5-pro": 1_048_576,
+        "gemini-2.5-flash": 1_048_576,
+        "gemini-2.0-flash": 1_048_576,
+        "gemini-1.5-pro": 2_097_152,
+        "gemini-1.5-flash": 1_048_576,
+        "gemini-1.0-pro": 32_760,
+        "gemini": 1_048_576,
+        "gemma-3": 131_072,
+    }
+    api_key_env_vars = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
+
+    def __init__(self, name: str, settings: ProviderSettings):
+        super().__init__(name, settings)
+        self._client: Client | None = None
+        self._http: Any = None
+        self.token_api = ApiTokenCounter(name, self._api_message_tokens, self.message_tokens)
+
+    def _get_client(self) -> Client:
+        if self._client is None:
+            genai = self.import_sdk("google.genai", "gemini")
+            import httpx
+
+            types = genai.types
+            key = self.settings.api_key
+            if not key and self.settings.base_url is None:
+                key = self.require_api_key()
+            self._http = httpx.AsyncClient()
+            options = types.HttpOptions(
+                base_url=self.settings.base_url,
+                timeout=int(self.settings.timeout * 1000),
+                # One attempt: llmcore retries (providers/retry.py).
+                retry_options=types.HttpRetryOptions(attempts=1),
+                httpx_async_client=self._http,
+            )
+            self._client = genai.Client(api_key=key or "not-needed", http_options=options)
+        return self._client
+
+    # -- requests ---------------------------------------------------------
+
+    def _config(self, system: str | None, kwargs: dict[str, Any], model: str) -> Any:
+        from google.genai import types
+
+        options = {_RENAMED.get(k, k): v for k, v in {**self.settings.options, **kwargs}.items()}
+        if isinstance(options.get("stop_sequences"), str):
+            options["stop_sequences"] = [options["stop_sequences"]]
+        unknown = sorted(set(options) - set(types.GenerateContentConfig.model_fields))
+        if unknown:
+            raise InvalidRequestError(
+                f"{self.name!r} (model {model!r}) does not take {', '.join(unknown)}. Use "
+                "GenerateContentConfig fields (temperature, top_p, top_k, max_tokens, stop, "
+                "seed, ...)."
+            )
+        if self.settings.safety_settings:
+            options["safety_settings"] = self._safety_settings()
+        if system is not None:
+            options["system_instruction"] = system
+        return types.GenerateContentConfig(**options)
+
+    def _safety_settings(self) -> list[Any]:
+        from google.genai import types
+
+        settings = []
+        for category, threshold in self.settings.safety_settings.items():
+            try:
+                settings.append(
+                    types.SafetySetting(
+                        category=types.HarmCategory(category),
+                        threshold=types.HarmBlockThreshold(threshold),
+                    )
+                )
+            except ValueError:
+                raise ConfigError(
+                    f"providers.{self.name}.safety_settings has {category!r} = {threshold!r}. "
+                    f"Categories: {', '.join(c.value for c in types.HarmCategory)}. "
+                    f"Thresholds: {', '.join(t.value for t in types.HarmBlockThreshold)}.",
+                    key=f"providers.{self.name}.safety_settings",
+                ) from None
+        return settings
+
+    async def complete(
+        self, messages: Sequence[Message], *, model: str, **kwargs: Any
+    ) -> ChatResult:
+        """Return the whole reply (``generateContent``)."""
+        system, contents = to_gemini(messages)
+        config = self._config(system, kwargs, model)
+
+        async def once() -> Any:
+            try:
+                return await self._get_client().aio.models.generate_content(
+                    model=model, contents=contents, config=config
+                )
+            except Exception as exc:
+                raise self._map_error(exc, model) from exc
+
+        reply = await call_with_retries(once, self.retry_policy, f"{self.name} {model}")
+        event = self._event(reply, model)
+        return ChatResult(
+            text=event.text, usage=event.usage, finish_reason=event.finish_reason, model=event.model
+        )
+
+    async def stream(
+        self, messages: Sequence[Message], *, model: str, **kwargs: Any
+    ) -> AsyncIterator[StreamEvent]:
+        """Open a streamed reply (``streamGenerateContent?alt=sse``) and return its events."""
+        system, contents = to_gemini(messages)
+        config = self._config(system, kwargs, model)
+
+        async def open_stream() -> AsyncIterator[StreamEvent]:
+            try:
+                chunks = await self._get_client().aio.models.generate_content_stream(
+                    model=model, contents=contents, config=config
+                )
+            except Exception as exc:
+                raise self._map_error(exc, model) from exc
+            return self._events(chunks, model)
+
+        return await open_stream_with_retries(
+            open_stream, lambda e: bool(e.text), self.retry_policy, f"{self.name} {model}"
+        )
+
+    async def _events(self, chunks: Any, model: str) -> AsyncIterator[StreamEvent]:
+        finished = False
+        try:
+            async for chunk in chunks:
+                event = self._event(chunk, model)
+                finished = finished or event.finish_reason is not None
+                yield event
+        except ProviderError:
+            raise
+        except Exception as exc:
+            raise self._map_error(exc, model, streaming=True) from exc
+        finally:
+            closer = getattr(chunks, "aclose", None)
+            if closer is not None:
+                await closer()
+        if not finished:
+            raise errors.stream_cut_error(self.name, model)
+
+    def _event(self, reply: Any, model: str) -> StreamEvent:
+        """Read one ``GenerateContentResponse`` (whole or a stream chunk)."""
+        feedback = getattr(reply, "prompt_feedback", None)
+        if feedback is not None and feedback.block_reason:
+            raise errors.blocked_error(self.name, model, f"prompt: {_name(feedback.block_reason)}")
+        text, finish = "", None
+        if reply.candidates:
+            candidate = reply.candidates[0]
+            finish = _name(candidate.finish_reason) or None
+            if finish in _BLOCKED:
+                raise errors.blocked_error(self.name, model, f"reply: {finish}")
+            parts = (candidate.content.parts if candidate.content else None) or []
+            text = "".join(p.text for p in parts if p.text and not p.thought)
+        meta = reply.usage_metadata
+        usage = None
+        if meta is not None and meta.prompt_token_count is not None:
+            usage = Usage(
+                input_tokens=meta.prompt_token_count or 0,
+                output_tokens=meta.candidates_token_count or 0,
+            )
+        return StreamEvent(
+            text=text,
+            usage=usage,
+            finish_reason=_FINISH.get(finish, finish.lower()) if finish else None,
+            model=reply.model_version,
+        )
+
+    # -- errors -----------------------------------------------------------
+
+    def _map_error(self, exc: Exception, model: str, streaming: bool = False) -> Exception:
+        import httpx
+        from google.genai import errors as sdk_errors
+
+        if isinstance(exc, sdk_errors.APIError):
+            response = getattr(exc, "response", None)
+            headers = getattr(response, "headers", None)
+            return errors.status_error(
+                self.name,
+                model,
+                int(exc.code or 500),
+                str(exc.message or exc.status or ""),
+                headers,
+                limit=self.get_max_context_length(model),
+            )
+        if isinstance(exc, httpx.TimeoutException):
+            return errors.timeout_error(self.name, model, self.settings.timeout)
+        if isinstance(exc, httpx.TransportError) and not streaming:
+            url = self.settings.base_url or "the Gemini API"
+            return errors.connection_error(self.name, model, url, exc)
+        if isinstance(exc, ValueError):  # a body or stream event that is not JSON
+            return errors.malformed_error(self.name, model, exc)
+        return errors.stream_cut_error(self.name, model, exc)
+
+    # -- tokens -----------------------------------------------------------
+
+    def token_counter_name(self, model: str | None = None) -> str:
+        """``gemini:MODEL``, or ``gemini-estimate:MODEL`` while the API is unreachable."""
+        kind = "gemini" if self.token_api.available else "gemini-estimate"
+        return f"{kind}:{model or self.default_model}"
+
+    def count_tokens(self, text: str, model: str | None = None) -> int:
+        """The offline estimate of ``text`` 's tokens (the exact count needs the API)."""
+        return scaled_estimate(text, ESTIMATE_FACTOR)
+
+    def message_tokens(self, message: Message, model: str | None = None) -> int:
+        """The offline estimate of one message, with its framing."""
+        return MESSAGE_OVERHEAD + scaled_estimate(message.content, ESTIMATE_FACTOR)
+
+    async def amessage_tokens(self, message: Message, model: str | None = None) -> int:
+        """Exact: ``countTokens`` of the message alone (cached)."""
+        return await self.token_api.count(message, model or self.default_model)
+
+    async def _api_message_tokens(self, message: Message, model: str) -> int:
+        role = "model" if message.role is Role.ASSISTANT else "user"
+        contents: Any = [{"role": role, "parts": [{"text": message.content or "."}]}]
+        try:
+            result = await self._get_client().aio.models.count_tokens(
+                model=model, contents=contents
+            )
+        except Exception as exc:
+            raise self._map_error(exc, model) from exc
+        return int(result.total_tokens or 0)
+
+    async def get_available_models(self) -> list[str]:
+        """List the models the API offers (``GET /v1beta/models``), without ``models/``."""
+        try:
+            pager = await self._get_client().aio.models.list()
+            return sorted([str(m.name).removeprefix("models/") async for m in pager])
+        except Exception as exc:
+            raise self._map_error(exc, "-") from exc
+
+    async def close(self) -> None:
+        """Close the HTTP connection pool."""
+        client, self._client = self._client, None
+        http, self._http = self._http, None
+        if client is not None:
+            await client.aio.aclose()
+        if http is not None:
+            await http.aclose()

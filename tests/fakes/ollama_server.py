@@ -1,0 +1,114 @@
+"""A local fake of Ollama's HTTP API.
+
+Endpoints: ``POST /api/chat`` (one JSON object, or NDJSON lines when
+``stream`` is true or absent, the last with ``done: true`` and the counts
+``prompt_eval_count`` / ``eval_count``), ``GET /api/tags`` and
+``POST /api/show`` (``model_info`` with ``<arch>.context_length``, and the
+Modelfile ``parameters``). Faults are scripted with :class:`~fakes._server.Reply`.
+Counts: a prompt counts the words of all messages, a reply its words.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fakes._server import FakeServer, Handler, RecordedRequest, Reply
+
+__all__ = ["FakeOllamaServer", "Reply"]
+
+
+class FakeOllamaServer(FakeServer):
+    """Speaks Ollama's ``/api``; point a provider's ``base_url`` at :attr:`url`."""
+
+    name = "ollama"
+
+    def __init__(self) -> None:
+        super().__init__()
+        #: Model name -> (architecture, context_length, Modelfile parameters).
+        self.models: dict[str, tuple[str, int, str]] = {
+            "llama3.2:latest": ("llama", 131072, 'stop "<|eot_id|>"'),
+            "qwen2.5:0.5b": ("qwen2", 32768, "num_ctx 8192"),
+        }
+
+    def handle(self, handler: Handler, request: RecordedRequest) -> None:
+        """Route a request to an endpoint."""
+        body = request.json if isinstance(request.json, dict) else {}
+        if request.method == "GET" and request.path == "/api/tags":
+            tags = [
+                {"name": name, "model": name, "size": 1, "digest": "sha256:0", "details": {}}
+                for name in self.models
+            ]
+            handler.send_json(200, {"models": tags})
+        elif request.method == "POST" and request.path == "/api/show":
+            info = self._model(str(body.get("model", "")))
+            if info is None:
+                handler.send_json(404, {"error": f"model '{body.get('model')}' not found"})
+                return
+            arch, context, parameters = info
+            handler.send_json(
+                200,
+                {
+                    "parameters": parameters,
+                    "template": "{{ .Prompt }}",
+                    "details": {"family": arch},
+                    "model_info": {"general.architecture": arch, f"{arch}.context_length": context},
+                },
+            )
+        elif request.method == "POST" and request.path == "/api/chat":
+            self._chat(handler, body, self.next_reply())
+        else:
+            handler.send_json(404, {"error": "404 page not found"})
+
+    def _model(self, name: str) -> tuple[str, int, str] | None:
+        return self.models.get(name) or self.models.get(f"{name}:latest")
+
+    def _chat(self, handler: Handler, body: dict[str, Any], reply: Reply) -> None:
+        model = str(body.get("model", ""))
+        if reply.status != 200:
+            error = b"<html>" if reply.malformed else reply.error_body or {"error": "fake error"}
+            handler.send_json(reply.status, error, reply.headers)
+            return
+        if self._model(model) is None:
+            message = f'model "{model}" not found, try pulling it first'
+            handler.send_json(404, {"error": message})
+            return
+        messages = body.get("messages") or []
+        users = [m for m in messages if m.get("role") == "user"]
+        text = self.reply_text(reply, str(users[-1].get("content", "")) if users else "")
+        prompt = sum(len(str(m.get("content", "")).split()) for m in messages)
+        prompt_tokens, eval_tokens = reply.usage or (prompt, len(text.split()))
+        base = {"model": model, "created_at": "2025-01-01T00:00:00.000000Z"}
+        final = {
+            "done": True,
+            "done_reason": reply.finish_reason or "stop",
+            "total_duration": 1000,
+            "prompt_eval_count": prompt_tokens,
+            "eval_count": eval_tokens,
+        }
+        if body.get("stream") is False:
+            if reply.malformed:
+                handler.send_json(200, b'{"model": "broken", "message": {', reply.headers)
+                return
+            message = {"role": "assistant", "content": text}
+            handler.send_json(200, {**base, "message": message, **final}, reply.headers)
+            return
+        handler.begin_chunked("application/x-ndjson", reply.headers)
+
+        def line(payload: dict[str, Any] | bytes) -> None:
+            raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+            handler.chunk(raw + b"\n")
+
+        if reply.error_event:
+            line({"error": reply.error_event})
+            handler.end_chunks()
+            return
+        if reply.malformed:
+            line(b"{not json")
+        for piece in self.reply_chunks(reply, text)[: reply.cut_after]:
+            line({**base, "message": {"role": "assistant", "content": piece}, "done": False})
+        if reply.cut_after is not None:
+            handler.cut()
+            return
+        line({**base, "message": {"role": "assistant", "content": ""}, **final})
+        handler.end_chunks()
