@@ -36,7 +36,7 @@ def build_server(llm: LLMCore) -> Any:
         finally:
             await llm.close()
 
-    server: Any = MCPServer(
+    server: MCPServer[None] = MCPServer(
         "llmcore",
         instructions="Chat with the LLMs and search the documents configured in this llmcore.",
         lifespan=lifespan,
