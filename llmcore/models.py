@@ -7,7 +7,7 @@ and back without a schema layer in between (storage backends rely on that).
 from __future__ import annotations
 
 import enum
-import uuid
+import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,8 +32,9 @@ def utcnow() -> datetime:
 
 
 def new_id() -> str:
-    """Return a new random identifier (a UUID4 in hex form)."""
-    return uuid.uuid4().hex
+    """Return a new random identifier (128 random bits as 32 hex digits)."""
+    # os.urandom rather than uuid: importing uuid costs ~5 ms of import time.
+    return os.urandom(16).hex()
 
 
 class Role(enum.StrEnum):
