@@ -119,6 +119,7 @@ class AnthropicProvider(BaseProvider):
     def _params(
         self, messages: Sequence[Message], model: str, kwargs: dict[str, Any]
     ) -> dict[str, Any]:
+        self.refuse_tools(kwargs, model)
         options = {**self.settings.options, **kwargs}
         stop = options.pop("stop", None)
         if stop is not None:

@@ -100,6 +100,18 @@ class BaseProvider(ABC):
                 key=f"providers.{self.name}.type",
             ) from exc
 
+    def refuse_tools(self, kwargs: dict[str, Any], model: str) -> None:
+        """Raise a clear error when tools are passed to a provider that cannot take them yet."""
+        if kwargs.get("tools"):
+            from llmcore.exceptions import InvalidRequestError
+
+            raise InvalidRequestError(
+                f"Provider {self.name!r} (model {model!r}) does not support tool calling in "
+                "llmcore yet. Use an OpenAI or OpenAI-compatible provider for tools, or call "
+                "without tools=."
+            )
+        kwargs.pop("tools", None)
+
     def require_api_key(self) -> str:
         """Return the configured API key or raise a ConfigError that says how to set one."""
         if self.settings.api_key:

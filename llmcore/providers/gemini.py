@@ -111,6 +111,7 @@ class GeminiProvider(BaseProvider):
     def _config(self, system: str | None, kwargs: dict[str, Any], model: str) -> Any:
         from google.genai import types
 
+        self.refuse_tools(kwargs, model)
         options = {_RENAMED.get(k, k): v for k, v in {**self.settings.options, **kwargs}.items()}
         if isinstance(options.get("stop_sequences"), str):
             options["stop_sequences"] = [options["stop_sequences"]]
@@ -194,6 +195,9 @@ class GeminiProvider(BaseProvider):
         try:
             async for chunk in chunks:
                 event = self._event(chunk, model)
+                if event.finish_reason is None:
+                    # Every chunk repeats the running usage; report it once, at the end.
+                    event.usage = None
                 finished = finished or event.finish_reason is not None
                 yield event
         except ProviderError:

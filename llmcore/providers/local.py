@@ -130,7 +130,10 @@ class LocalProvider(BaseProvider):
 
     # -- requests ---------------------------------------------------------
 
-    def _params(self, messages: Sequence[Message], kwargs: dict[str, Any]) -> dict[str, Any]:
+    def _params(
+        self, messages: Sequence[Message], model: str, kwargs: dict[str, Any]
+    ) -> dict[str, Any]:
+        self.refuse_tools(kwargs, model)
         options = {_RENAMED.get(k, k): v for k, v in {**self.settings.options, **kwargs}.items()}
         options.setdefault("max_tokens", self.settings.max_tokens or DEFAULT_MAX_TOKENS)
         options["messages"] = [{"role": m.role.value, "content": m.content} for m in messages]
@@ -163,7 +166,7 @@ class LocalProvider(BaseProvider):
     ) -> ChatResult:
         """Generate the whole reply in a worker thread."""
         loaded = await self._load(model)
-        params = self._params(messages, kwargs)
+        params = self._params(messages, model, kwargs)
         await loaded.acquire()
         try:
             reply = await anyio.to_thread.run_sync(self._run, loaded, params, model)
@@ -186,7 +189,7 @@ class LocalProvider(BaseProvider):
     ) -> AsyncIterator[StreamEvent]:
         """Start generating; each token is read from the model in a worker thread."""
         loaded = await self._load(model)
-        params = {**self._params(messages, kwargs), "stream": True}
+        params = {**self._params(messages, model, kwargs), "stream": True}
         await loaded.acquire()
         try:
             chunks = await anyio.to_thread.run_sync(self._run, loaded, params, model)

@@ -124,6 +124,7 @@ class OllamaProvider(BaseProvider):
     def _body(
         self, messages: Sequence[Message], model: str, kwargs: dict[str, Any], stream: bool
     ) -> dict[str, Any]:
+        self.refuse_tools(kwargs, model)
         options = dict(self.settings.options)
         body: dict[str, Any] = {
             "model": model,
