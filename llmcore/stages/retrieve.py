@@ -1,4 +1,4 @@
-"""retrieve: search the vector store with the query embedding (when RAG is on)."""
+"""retrieve: fill turn.documents from the vector store and from MCP resources."""
 
 from __future__ import annotations
 
@@ -15,7 +15,10 @@ class Retrieve:
     Searches ``rag_collection_name`` (default: ``storage.vector.default_collection``)
     for the ``rag_retrieval_k`` documents closest to ``turn.query_embedding``
     (default: ``context_management.rag_retrieval_k``). The context stages
-    then place them in the payload. Returns at once when RAG is off.
+    then place them in the payload. MCP resources asked for with
+    ``chat(mcp_resources=["server:uri"])`` are read here too and join the
+    documents with score 1.0. Returns at once when RAG is off and no
+    resource was asked for.
 
     Options:
         min_score: drop documents whose cosine similarity is below this.
@@ -44,7 +47,13 @@ class Retrieve:
         self.min_score = min_score
 
     async def __call__(self, turn: Turn) -> None:
-        """Search the collection."""
+        """Read the requested MCP resources and search the collection."""
+        if turn.mcp_resources:
+            from llmcore.mcp.context import read_resources
+
+            resources = await read_resources(self.services.mcp, turn.mcp_resources)
+            turn.documents = [*resources, *turn.documents]
+            turn.note(f"{len(resources)} MCP resources")
         if not turn.rag.enabled or turn.query_embedding is None:
             return
         k = turn.rag.k or context_setting(
@@ -62,6 +71,6 @@ class Retrieve:
         )
         if self.min_score is not None:
             documents = [d for d in documents if (d.score or 0.0) >= self.min_score]
-        turn.documents = documents
+        turn.documents = [*turn.documents, *documents]
         scores = ", ".join(f"{d.score:.3f}" for d in documents if d.score is not None)
         turn.note(f"{len(documents)} documents from {collection!r} (scores {scores or '-'})")

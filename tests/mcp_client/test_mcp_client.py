@@ -15,7 +15,7 @@ import pytest
 from fakes import mcp_demo_server
 from fakes.openai_server import FakeOpenAIServer, Reply
 
-from llmcore import LLMCore, MCPError, Role
+from llmcore import InvalidRequestError, LLMCore, MCPError, Role
 
 MakeLLM = Callable[..., AbstractAsyncContextManager[LLMCore]]
 SERVER_SCRIPT = Path(mcp_demo_server.__file__)
@@ -161,3 +161,34 @@ async def test_streamable_http_server(
             "notes://long",
         ]
     assert openai_server.last_request.json["messages"][-1]["content"] == "2"
+
+
+async def test_resources_join_the_context_and_are_truncated_like_documents(
+    make_llm: MakeLLM, openai_server: FakeOpenAIServer
+) -> None:
+    settings = {
+        "providers.openai.context_lengths": {"gpt-4o-mini": 900},
+        "context_management.reserved_response_tokens": 100,
+    }
+    async with make_llm(**settings) as llm:
+        llm.add_mcp_server("demo", mcp_demo_server.server)
+        turn = await llm.chat_turn(
+            "What should I buy?",
+            mcp_servers=[],
+            mcp_resources=["demo:notes://today", "demo:notes://long"],
+        )
+    sent = openai_server.last_request.json["messages"]
+    docs_message = sent[0]
+    assert docs_message["role"] == "system"
+    assert "Buy oat milk" in docs_message["content"]
+    assert "(source: notes://today)" in docs_message["content"]
+    # The long resource does not fit the window and is dropped, like a document.
+    assert turn.context.dropped_documents == ["demo:notes://long"]
+    assert "filler text" not in json.dumps(sent)
+    assert turn.budget.total_used <= turn.budget.available
+
+
+async def test_bad_resource_reference(make_llm: MakeLLM) -> None:
+    async with make_llm() as llm:
+        with pytest.raises(InvalidRequestError, match="server:uri"):
+            await llm.chat("hi", mcp_resources=["no-colon-here"])
