@@ -112,17 +112,19 @@ def chat_command(
 
 
 async def _one_shot(ctx: click.Context, message: str, kwargs: dict[str, Any], stream: bool) -> None:
-    from llmcore.cli.render import show_stream, show_text
+    from llmcore.cli.render import interruptible, show_stream, show_text
 
     con = console() if sys.stdout.isatty() else None
     async with open_llm(ctx) as llm:
-        turn = await llm.chat_turn(message, stream=stream, **kwargs)
-        if turn.chunks is None:
-            show_text(turn.response.text, con)
-            return
-        if await show_stream(turn.chunks, con, close=turn.chunks.aclose):
-            click.echo("Stopped; the partial reply is saved in the session.", err=True)
-            ctx.exit(130)
+        with interruptible() as interrupt:
+            turn = await llm.chat_turn(message, stream=stream, **kwargs)
+            if turn.chunks is None:
+                show_text(turn.response.text, con)
+            else:
+                await show_stream(turn.chunks, con)
+    if interrupt.requested:
+        click.echo("Stopped.", err=True)
+        ctx.exit(130)
 
 
 async def _repl(ctx: click.Context, kwargs: dict[str, Any], stream: bool) -> None:

@@ -8,7 +8,7 @@ caller is told.
 from __future__ import annotations
 
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -19,73 +19,77 @@ if TYPE_CHECKING:
 
     from llmcore.turn import Turn
 
-__all__ = ["footer", "show_stream", "show_text"]
+__all__ = ["Interrupt", "footer", "interruptible", "show_stream", "show_text"]
+
+
+class Interrupt:
+    """Whether the user pressed Ctrl-C inside :func:`interruptible`."""
+
+    requested: bool = False
 
 
 @contextmanager
-def _sigint_cancels(cancel: list[bool], scope_cancel: Callable[[], None]) -> Iterator[None]:
-    """While inside, SIGINT calls ``scope_cancel`` instead of raising KeyboardInterrupt."""
+def interruptible() -> Iterator[Interrupt]:
+    """A block that Ctrl-C cancels (setting ``requested``) instead of ending the program.
+
+    Only on asyncio in the main thread, where llmchat runs; elsewhere
+    Ctrl-C keeps its default meaning.
+    """
     import asyncio
     import threading
 
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:  # not asyncio (trio): Ctrl-C keeps its default meaning
-        yield
-        return
+    import anyio
 
-    def on_sigint() -> None:
-        cancel[0] = True
-        scope_cancel()
+    interrupt = Interrupt()
+    with anyio.CancelScope() as scope:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # trio
+            loop = None
+        if loop is None or threading.current_thread() is not threading.main_thread():
+            yield interrupt
+            return
 
-    loop.add_signal_handler(signal.SIGINT, on_sigint)
-    try:
-        yield
-    finally:
-        loop.remove_signal_handler(signal.SIGINT)
+        def on_sigint() -> None:
+            interrupt.requested = True
+            scope.cancel()
+
+        loop.add_signal_handler(signal.SIGINT, on_sigint)
+        try:
+            yield interrupt
+        finally:
+            loop.remove_signal_handler(signal.SIGINT)
 
 
-async def show_stream(
-    chunks: AsyncIterator[str],
-    con: Console | None,
-    *,
-    close: Callable[[], Awaitable[None]] | None = None,
-) -> bool:
-    """Print a streamed reply; return True if the user stopped it with Ctrl-C.
+async def show_stream(chunks: AsyncGenerator[str, None], con: Console | None) -> None:
+    """Print a streamed reply as it arrives, then close the stream.
 
     With a console, the reply is rendered as Markdown in a Live view that
     grows as chunks arrive; without one, chunks are echoed as they come
-    (pipes and scripts get the exact text). ``close`` is the stream's
-    ``aclose``, awaited (shielded) whatever happens, so the turn's
-    remaining stages (saving the session) always run.
+    (pipes and scripts get the exact text). The stream is closed (shielded
+    from cancellation) whatever happens, so the turn's remaining stages,
+    saving the session among them, always run.
     """
     import anyio
 
-    interrupted = [False]
     text = ""
     try:
-        with anyio.CancelScope() as scope, _sigint_cancels(interrupted, scope.cancel):
-            if con is None:
-                async for chunk in chunks:
-                    click.echo(chunk, nl=False)
-            else:
-                from rich.live import Live
-                from rich.markdown import Markdown
+        if con is None:
+            async for chunk in chunks:
+                click.echo(chunk, nl=False)
+        else:
+            from rich.live import Live
+            from rich.markdown import Markdown
 
-                with Live(Markdown(""), console=con, refresh_per_second=12) as live:
-                    async for chunk in chunks:
-                        text += chunk
-                        live.update(Markdown(text))
+            with Live(Markdown(""), console=con, refresh_per_second=12) as live:
+                async for chunk in chunks:
+                    text += chunk
+                    live.update(Markdown(text))
     finally:
-        if close is not None:
-            with anyio.CancelScope(shield=True):
-                await close()
-    if con is None:
-        click.echo()
-    return interrupted[0]
+        with anyio.CancelScope(shield=True):
+            await chunks.aclose()
+        if con is None:
+            click.echo()
 
 
 def show_text(text: str, con: Console | None) -> None:

@@ -106,20 +106,24 @@ async def run_repl(llm: LLMCore, state: ReplState, *, stream: bool = True) -> No
 
 async def _turn(llm: LLMCore, state: ReplState, line: str, con: Console, stream: bool) -> None:
     from llmcore.cli.errors import describe_error
-    from llmcore.cli.render import footer, show_stream, show_text
+    from llmcore.cli.render import footer, interruptible, show_stream, show_text
     from llmcore.exceptions import LLMCoreError
 
+    turn = None
     try:
-        turn = await llm.chat_turn(line, stream=stream, **state.chat_kwargs())
-        interrupted = False
-        if turn.chunks is None:
-            show_text(turn.response.text, con)
-        else:
-            interrupted = await show_stream(turn.chunks, con, close=turn.chunks.aclose)
+        with interruptible() as interrupt:
+            turn = await llm.chat_turn(line, stream=stream, **state.chat_kwargs())
+            if turn.chunks is None:
+                show_text(turn.response.text, con)
+            else:
+                await show_stream(turn.chunks, con)
     except LLMCoreError as exc:
         message, hint = describe_error(exc)
         con.print(f"Error: {message}", style="red", markup=False)
         if hint:
             con.print(f"Hint: {hint}", style="dim", markup=False)
         return
-    con.print(footer(turn, interrupted=interrupted))
+    if turn is None:
+        con.print("[dim]Stopped before the reply began.[/dim]")
+    else:
+        con.print(footer(turn, interrupted=interrupt.requested))

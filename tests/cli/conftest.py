@@ -41,6 +41,7 @@ def invoke(cli_env: dict[str, str]) -> Callable[..., Result]:
     """``invoke("sessions", "list", input=...)``: run llmchat in-process."""
 
     def run(*args: str, **kwargs: Any) -> Result:
-        return CliRunner().invoke(cli, list(args), catch_exceptions=False, **kwargs)
+        kwargs.setdefault("catch_exceptions", False)
+        return CliRunner().invoke(cli, list(args), **kwargs)
 
     return run

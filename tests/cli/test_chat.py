@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from _llmchat import llmchat_env, run_llmchat
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from fakes.openai_server import FakeOpenAIServer
 
 from llmcore.cli import cli, main
@@ -106,3 +109,68 @@ def test_help_lists_the_chat_options() -> None:
     assert result.exit_code == 0
     for option in ("--provider", "--model", "--session", "--system", "--no-stream"):
         assert option in result.output
+
+
+def test_provider_options_are_json_where_they_parse(
+    invoke: Callable[..., Result], openai_server: FakeOpenAIServer
+) -> None:
+    result = invoke(
+        "chat",
+        "-o",
+        "temperature=0.25",
+        "-o",
+        'stop=["END"]',
+        "-o",
+        "user=alex",
+        "--no-stream",
+        "Hi",
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output == "echo: Hi\n"
+    body = openai_server.last_request.json
+    assert (body["temperature"], body["stop"], body["user"]) == (0.25, ["END"], "alex")
+
+
+def test_bad_provider_options_are_usage_errors(invoke: Callable[..., Result]) -> None:
+    no_equals = invoke("chat", "-o", "temperature", "Hi")
+    assert no_equals.exit_code == 2 and "is not key=value" in no_equals.output
+    reserved = invoke("chat", "-o", "model_name=x", "Hi")
+    assert reserved.exit_code == 2 and "use --model instead" in reserved.output
+
+
+def test_pipeline_and_config_options(
+    invoke: Callable[..., Result], openai_server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    (tmp_path / "no_history.toml").write_text(
+        'extends = "default"\n[options.select_history]\nstrategy = "last_n_messages"\n'
+    )
+    config = tmp_path / "app.toml"
+    config.write_text('[providers.openai]\ndefault_model = "gpt-4o"\n')
+    pipeline = str(tmp_path / "no_history.toml")
+    result = invoke("chat", "--config", str(config), "--pipeline", pipeline, "-s", "p", "Hi")
+    assert result.exit_code == 0, result.output
+    assert openai_server.last_request.json["model"] == "gpt-4o"
+    from llmcore.exceptions import PipelineError
+
+    bad = invoke("chat", "--pipeline", "nope", "Hi", catch_exceptions=True)
+    assert isinstance(bad.exception, PipelineError)
+
+
+def test_help_is_fast_because_heavy_modules_load_lazily() -> None:
+    code = (
+        "import sys, llmcore.cli; "
+        "print(sorted(m for m in ('rich', 'prompt_toolkit', 'llmcore.api', 'openai', 'anyio') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_every_command_has_help() -> None:
+    runner = CliRunner()
+    top = runner.invoke(cli, ["--help"])
+    for command in ("chat", "sessions", "models", "providers", "rag", "pipeline", "config"):
+        assert command in top.output
+    for args in (["sessions", "list"], ["rag", "add"], ["pipeline", "show"], ["config", "show"]):
+        result = runner.invoke(cli, [*args, "--help"])
+        assert result.exit_code == 0 and "--json" in result.output, args

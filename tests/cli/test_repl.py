@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pexpect
 import pytest
 from _llmchat import LLMCHAT, llmchat_env
-from fakes.openai_server import FakeOpenAIServer
+from fakes.openai_server import FakeOpenAIServer, Reply
 
 from llmcore.cli.repl import PROMPT
 
@@ -98,3 +99,74 @@ def test_chat_stream_and_slash_commands(
     child.close()
     assert child.exitstatus == 0
     assert stored(tmp_path, "repl-1")[-1] == ("assistant", "echo: And again")
+
+
+def test_ctrl_c_stops_the_reply_not_the_chat(
+    tmp_path: Path,
+    openai_server: FakeOpenAIServer,
+    repl_env: dict[str, str],
+    children: list[pexpect.spawn],
+) -> None:
+    child = spawn(repl_env, tmp_path, "-s", "stop-1")
+    children.append(child)
+    openai_server.enqueue(Reply(text="never shown", delay=5))
+    child.sendline("Slow question")
+    child.expect_exact("Slow question")
+    deadline = time.monotonic() + 20
+    while openai_server.last_request is None:  # the model is being asked: now stop it
+        assert time.monotonic() < deadline, "the request never reached the server"
+        time.sleep(0.05)
+    child.sendintr()
+    child.expect_exact("Stopped before the reply began.")
+    child.expect_exact(PROMPT)
+    child.sendline("Next")
+    child.expect_exact("echo: Next")
+    child.expect_exact(PROMPT)
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert stored(tmp_path, "stop-1")[-2:] == [("user", "Next"), ("assistant", "echo: Next")]
+
+
+def test_a_stream_cut_midway_is_one_error_line_and_the_chat_goes_on(
+    tmp_path: Path,
+    openai_server: FakeOpenAIServer,
+    repl_env: dict[str, str],
+    children: list[pexpect.spawn],
+) -> None:
+    child = spawn(repl_env, tmp_path, "-s", "cut-1", "--provider", "openai")
+    children.append(child)
+    openai_server.enqueue(Reply(chunks=["Partial ", "answer ", "lost"], cut_after=1))
+    child.sendline("Tell me")
+    child.expect_exact("Error: ")
+    child.expect_exact(PROMPT)
+    before = child.before
+    assert "Traceback" not in before
+    child.sendline("/exit")
+    child.expect(pexpect.EOF)
+    rows = stored(tmp_path, "cut-1")
+    assert rows[0] == ("user", "Tell me")  # what was typed is never lost
+    with sqlite3.connect(tmp_path / ".llmcore" / "sessions.db") as db:
+        (check,) = db.execute("PRAGMA integrity_check").fetchone()
+    assert check == "ok"
+
+
+def test_one_shot_on_a_terminal_renders_markdown(
+    tmp_path: Path, openai_server: FakeOpenAIServer, repl_env: dict[str, str]
+) -> None:
+    openai_server.enqueue(Reply(chunks=["# Title\n\n", "Some **bold** ", "text"]))
+    child = pexpect.spawn(
+        LLMCHAT,
+        ["chat", "Hi"],
+        env=repl_env,
+        cwd=str(tmp_path),
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(40, 250),
+    )
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    output = child.before
+    assert "bold" in output and "**bold**" not in output and "# Title" not in output
