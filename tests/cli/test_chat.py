@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 from collections.abc import Callable
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 from _llmchat import llmchat_env, run_llmchat
 from click.testing import CliRunner, Result
-from fakes.openai_server import FakeOpenAIServer
+from fakes.openai_server import FakeOpenAIServer, Reply
 
 from llmcore.cli import cli, main
 
@@ -174,3 +175,29 @@ def test_every_command_has_help() -> None:
     for args in (["sessions", "list"], ["rag", "add"], ["pipeline", "show"], ["config", "show"]):
         result = runner.invoke(cli, [*args, "--help"])
         assert result.exit_code == 0 and "--json" in result.output, args
+
+
+@pytest.mark.parametrize(
+    ("reply", "hint"),
+    [
+        (Reply(status=429, headers={"retry-after": "0"}), "Wait a little and retry"),
+        (Reply(status=401), "Check providers.openai.api_key"),
+        (Reply(status=404), "List the models with: llmchat models openai"),
+    ],
+)
+def test_provider_errors_get_a_hint_and_exit_1(
+    cli_env: dict[str, str],
+    openai_server: FakeOpenAIServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    reply: Reply,
+    hint: str,
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))  # nothing piped
+    openai_server.enqueue(reply)
+    with pytest.raises(SystemExit) as info:
+        main(["chat", "-s", "errs", "Hi"])
+    assert info.value.code == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and err[0].startswith("Error: ")
+    assert err[1].startswith(f"Hint: {hint}")

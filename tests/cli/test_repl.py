@@ -170,3 +170,24 @@ def test_one_shot_on_a_terminal_renders_markdown(
     assert child.exitstatus == 0
     output = child.before
     assert "bold" in output and "**bold**" not in output and "# Title" not in output
+
+
+def test_ctrl_c_stops_a_one_shot_reply_with_exit_130(
+    tmp_path: Path, openai_server: FakeOpenAIServer, repl_env: dict[str, str]
+) -> None:
+    openai_server.enqueue(Reply(text="too late", delay=5))
+    child = pexpect.spawn(
+        LLMCHAT, ["chat", "-s", "one", "Slow"], env=repl_env, cwd=str(tmp_path),
+        encoding="utf-8", timeout=30,
+    )  # fmt: skip
+    deadline = time.monotonic() + 20
+    while openai_server.last_request is None:
+        assert time.monotonic() < deadline, "the request never reached the server"
+        time.sleep(0.05)
+    began = time.monotonic()
+    child.sendintr()
+    child.expect_exact("Stopped.")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+    assert time.monotonic() - began < 4  # it did not wait for the reply
