@@ -30,19 +30,30 @@ _RESERVED = {
 
 @click.command("chat")
 @click.argument("message", required=False)
-@click.option("-p", "--provider", help="Provider name (a [providers.NAME] section).")
-@click.option("-m", "--model", help="Model name (default: the provider's default_model).")
-@click.option("-s", "--session", "session_id", help="Continue (or start) a stored session.")
+@click.option(
+    "-p", "--provider", metavar="NAME", help="Provider name (a [providers.NAME] section)."
+)
+@click.option(
+    "-m", "--model", metavar="NAME", help="Model name (default: the provider's default_model)."
+)
+@click.option(
+    "-s", "--session", "session_id", metavar="ID", help="Continue (or start) a stored session."
+)
 @click.option("--system", "system_message", help="A system message for this turn.")
 @click.option("--rag", is_flag=True, help="Add documents retrieved from the vector store.")
-@click.option("--collection", help="The collection to retrieve from (implies --rag).")
+@click.option(
+    "--collection", metavar="NAME", help="The collection to retrieve from (implies --rag)."
+)
 @click.option(
     "-k",
     "rag_k",
     type=click.IntRange(min=1),
+    metavar="N",
     help="How many documents to retrieve (implies --rag).",
 )
-@click.option("--pipeline", help="The pipeline definition to run (a name or a .toml path).")
+@click.option(
+    "--pipeline", metavar="NAME", help="The pipeline definition to run (a name or a .toml path)."
+)
 @click.option(
     "--no-stream", is_flag=True, help="Print the reply when complete instead of streaming it."
 )

@@ -26,7 +26,7 @@ collection_option = click.option(
 
 @click.group("rag")
 def rag_group() -> None:
-    """Manage the documents retrieval (RAG) searches: add, search, delete."""
+    """Add documents for retrieval (RAG), search them, delete them."""
 
 
 @rag_group.command("add")

@@ -109,7 +109,9 @@ def footer(turn: Turn, *, interrupted: bool = False) -> str:
     if usage is not None:
         parts.append(f"{usage.input_tokens} in / {usage.output_tokens} out tokens")
     parts.append(f"{turn.duration:.1f} s")
-    line = " · ".join(parts)
+    from rich.markup import escape
+
+    line = escape(" · ".join(parts))
     if interrupted or turn.response.interrupted:
         line += " · stopped; the partial reply is saved"
     return f"[dim]{line}[/dim]"

@@ -8,6 +8,7 @@ A failed turn prints one line and the chat goes on.
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -68,6 +69,7 @@ async def run_repl(llm: LLMCore, state: ReplState, *, stream: bool = True) -> No
     """Read messages and slash commands until /exit or Ctrl-D."""
     from prompt_toolkit import PromptSession
     from prompt_toolkit.history import FileHistory
+    from rich.markup import escape
 
     from llmcore.cli._common import console
 
@@ -75,7 +77,7 @@ async def run_repl(llm: LLMCore, state: ReplState, *, stream: bool = True) -> No
     path = history_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     prompt: PromptSession[str] = PromptSession(history=FileHistory(str(path)))
-    con.print(f"[bold]llmchat[/bold] · {state.describe()}")
+    con.print(f"[bold]llmchat[/bold] · {escape(state.describe())}")
     con.print("[dim]Type /help for commands, /exit or Ctrl-D to leave.[/dim]")
     while True:
         try:
@@ -97,11 +99,8 @@ async def run_repl(llm: LLMCore, state: ReplState, *, stream: bool = True) -> No
                 break
             continue
         await _turn(llm, state, line, con, stream)
-    con.print(
-        f"[dim]Session {state.session_id} is saved; resume it with[/dim] "
-        f"llmchat chat -s {state.session_id}",
-        markup=True,
-    )
+    resume = escape(f"llmchat chat -s {shlex.quote(state.session_id)}")
+    con.print(f"[dim]Session {escape(state.session_id)} is saved; resume it with[/dim] {resume}")
 
 
 async def _turn(llm: LLMCore, state: ReplState, line: str, con: Console, stream: bool) -> None:

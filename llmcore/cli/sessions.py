@@ -75,10 +75,11 @@ def show_session(ctx: click.Context, session_id: str, as_json: bool) -> None:
             echo_json(session)
             return
         from rich.markdown import Markdown
+        from rich.markup import escape
 
         con = console()
         title = f"{session.name} ({session.id})" if session.name else session.id
-        con.print(f"[bold]{title}[/bold] · {len(session.messages)} messages", markup=True)
+        con.print(f"[bold]{escape(title)}[/bold] · {len(session.messages)} messages")
         for message in session.messages:
             con.print()
             con.print(f"[bold cyan]{message.role.value}[/] [dim]{_when(message.timestamp)}[/]")
