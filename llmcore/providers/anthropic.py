@@ -2,12 +2,13 @@
 
 System messages go to the top-level ``system`` field; consecutive messages of
 one role are merged (Anthropic wants user and assistant to alternate); tool
-messages are sent as user text. ``max_tokens`` is required by the API, so it
-defaults to ``[providers.NAME] max_tokens``. Exact token counts come from the
-``messages.count_tokens`` endpoint, cached per message; while it cannot be
-reached the offline estimate is ``ceil(cl100k_base tokens * 1.2) + 3`` per
-message (Claude's tokenizer makes about 10-20% more tokens than cl100k for
-English text, so the estimate errs on the safe side).
+calls and results become ``tool_use`` / ``tool_result`` blocks. ``max_tokens``
+is required by the API, so it defaults to ``[providers.NAME] max_tokens``.
+Exact token counts come from the ``messages.count_tokens`` endpoint, cached
+per message; while it cannot be reached the offline estimate is
+``ceil(cl100k_base tokens * 1.2) + 3`` per message (Claude's tokenizer makes
+about 10-20% more tokens than cl100k for English text, so the estimate errs
+on the safe side).
 """
 
 from __future__ import annotations
@@ -19,16 +20,18 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from llmcore.exceptions import ProviderError
-from llmcore.models import Message, Role, Usage
+from llmcore.models import Message, Role, ToolCall, Usage
 from llmcore.providers import errors
 from llmcore.providers.base import BaseProvider, ChatResult, StreamEvent
 from llmcore.providers.retry import call_with_retries, open_stream_with_retries
 from llmcore.tokens.api_counter import ApiTokenCounter, scaled_estimate
+from llmcore.tools.messages import parse_arguments, tool_calls_of
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
 
     from llmcore.config.schema import ProviderSettings
+    from llmcore.tools.tool import Tool
 
 __all__ = ["AnthropicProvider", "to_anthropic"]
 
@@ -44,19 +47,57 @@ _STREAM_ERROR_STATUS = {"overloaded_error": 529, "rate_limit_error": 429, "api_e
                         "invalid_request_error": 400, "authentication_error": 401}  # fmt: skip
 
 
-def to_anthropic(messages: Sequence[Message]) -> tuple[str | None, list[dict[str, str]]]:
-    """Split messages into Anthropic's ``system`` and alternating ``messages``."""
+def to_anthropic(messages: Sequence[Message]) -> tuple[str | None, list[dict[str, Any]]]:
+    """Split messages into Anthropic's ``system`` and alternating ``messages``.
+
+    An assistant's tool calls become ``tool_use`` blocks and tool results
+    ``tool_result`` blocks in a user turn; same-role neighbours are merged.
+    """
     system = "\n\n".join(m.content for m in messages if m.role is Role.SYSTEM) or None
-    out: list[dict[str, str]] = []
+    out: list[dict[str, Any]] = []
     for m in messages:
         if m.role is Role.SYSTEM:
             continue
         role = "assistant" if m.role is Role.ASSISTANT else "user"
+        content = _content(m)
         if out and out[-1]["role"] == role:
-            out[-1]["content"] += "\n\n" + m.content
+            previous = out[-1]["content"]
+            if isinstance(previous, str) and isinstance(content, str):
+                out[-1]["content"] = previous + "\n\n" + content
+            else:
+                out[-1]["content"] = _blocks(previous) + _blocks(content)
         else:
-            out.append({"role": role, "content": m.content})
+            out.append({"role": role, "content": content})
     return system, out
+
+
+def _content(message: Message) -> str | list[dict[str, Any]]:
+    if message.role is Role.TOOL:
+        block: dict[str, Any] = {
+            "type": "tool_result",
+            "tool_use_id": message.metadata.get("tool_call_id", ""),
+            "content": message.content,
+        }
+        if message.metadata.get("is_error"):
+            block["is_error"] = True
+        return [block]
+    calls = tool_calls_of(message) if message.role is Role.ASSISTANT else []
+    if not calls:
+        return message.content
+    blocks = _blocks(message.content) if message.content else []
+    return blocks + [
+        {"type": "tool_use", "id": c.id, "name": c.name, "input": c.arguments} for c in calls
+    ]
+
+
+def _blocks(content: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"type": "text", "text": content}] if isinstance(content, str) else content
+
+
+def _tools(tools: Sequence[Tool]) -> list[dict[str, Any]]:
+    return [
+        {"name": t.name, "description": t.description, "input_schema": t.parameters} for t in tools
+    ]
 
 
 @functools.cache
@@ -119,7 +160,7 @@ class AnthropicProvider(BaseProvider):
     def _params(
         self, messages: Sequence[Message], model: str, kwargs: dict[str, Any]
     ) -> dict[str, Any]:
-        self.refuse_tools(kwargs, model)
+        tools = kwargs.pop("tools", None)
         options = {**self.settings.options, **kwargs}
         stop = options.pop("stop", None)
         if stop is not None:
@@ -129,6 +170,8 @@ class AnthropicProvider(BaseProvider):
         params: dict[str, Any] = {"model": model, "messages": turns}
         if system is not None:
             params["system"] = system
+        if tools:
+            params["tools"] = _tools(tools)
         named = _create_params(self._get_client())
         extra = {k: options.pop(k) for k in list(options) if k not in named}
         params.update(options)
@@ -152,6 +195,11 @@ class AnthropicProvider(BaseProvider):
         )
         try:
             text = "".join(b.text for b in reply.content if getattr(b, "type", "") == "text")
+            calls = [
+                ToolCall(id=b.id, name=b.name, arguments=dict(b.input or {}))
+                for b in reply.content
+                if getattr(b, "type", "") == "tool_use"
+            ]
             usage = Usage(
                 input_tokens=reply.usage.input_tokens, output_tokens=reply.usage.output_tokens
             )
@@ -161,6 +209,7 @@ class AnthropicProvider(BaseProvider):
             text=text,
             usage=usage,
             finish_reason=_STOP_REASONS.get(reply.stop_reason or "", reply.stop_reason),
+            tool_calls=calls,
             model=reply.model,
         )
 
@@ -179,15 +228,29 @@ class AnthropicProvider(BaseProvider):
 
     async def _events(self, stream: Any, model: str) -> AsyncIterator[StreamEvent]:
         input_tokens = 0
+        # A tool_use block arrives as its id and name, then its input in JSON pieces.
+        calls: dict[int, tuple[str, str, list[str]]] = {}
         try:
             async for event in stream:
                 kind = event.type
                 if kind == "message_start":
                     input_tokens = event.message.usage.input_tokens
                     yield StreamEvent(model=event.message.model)
+                elif kind == "content_block_start" and event.content_block.type == "tool_use":
+                    block = event.content_block
+                    calls[event.index] = (block.id, block.name, [])
                 elif kind == "content_block_delta" and event.delta.type == "text_delta":
                     yield StreamEvent(text=event.delta.text)
+                elif kind == "content_block_delta" and event.delta.type == "input_json_delta":
+                    calls[event.index][2].append(event.delta.partial_json)
                 elif kind == "message_delta":
+                    if calls:
+                        yield StreamEvent(
+                            tool_calls=[
+                                ToolCall(id=i, name=n, arguments=parse_arguments("".join(p)))
+                                for i, n, p in (calls[k] for k in sorted(calls))
+                            ]
+                        )
                     reason = event.delta.stop_reason
                     yield StreamEvent(
                         usage=Usage(

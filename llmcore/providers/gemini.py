@@ -16,16 +16,18 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from llmcore.exceptions import ConfigError, InvalidRequestError, ProviderError
-from llmcore.models import Message, Role, Usage
+from llmcore.models import Message, Role, ToolCall, Usage
 from llmcore.providers import errors
 from llmcore.providers.base import BaseProvider, ChatResult, StreamEvent
 from llmcore.providers.retry import call_with_retries, open_stream_with_retries
 from llmcore.tokens.api_counter import ApiTokenCounter, scaled_estimate
+from llmcore.tools.messages import tool_calls_of
 
 if TYPE_CHECKING:
     from google.genai import Client
 
     from llmcore.config.schema import ProviderSettings
+    from llmcore.tools.tool import Tool
 
 __all__ = ["GeminiProvider", "to_gemini"]
 
@@ -37,18 +39,52 @@ _RENAMED = {"max_tokens": "max_output_tokens", "stop": "stop_sequences"}
 
 
 def to_gemini(messages: Sequence[Message]) -> tuple[str | None, Any]:
-    """Split messages into Gemini's ``system_instruction`` and ``contents``."""
+    """Split messages into Gemini's ``system_instruction`` and ``contents``.
+
+    An assistant's tool calls become ``function_call`` parts and tool results
+    ``function_response`` parts of a user turn; same-role neighbours merge.
+    """
     system = "\n\n".join(m.content for m in messages if m.role is Role.SYSTEM) or None
     contents: list[dict[str, Any]] = []
     for m in messages:
         if m.role is Role.SYSTEM:
             continue
         role = "model" if m.role is Role.ASSISTANT else "user"
+        parts = _parts(m)
         if contents and contents[-1]["role"] == role:
-            contents[-1]["parts"].append({"text": m.content})
+            contents[-1]["parts"].extend(parts)
         else:
-            contents.append({"role": role, "parts": [{"text": m.content}]})
+            contents.append({"role": role, "parts": parts})
     return system, contents
+
+
+def _parts(message: Message) -> list[dict[str, Any]]:
+    if message.role is Role.TOOL:
+        key = "error" if message.metadata.get("is_error") else "result"
+        response = {
+            "id": message.metadata.get("tool_call_id"),
+            "name": message.metadata.get("name", ""),
+            "response": {key: message.content},
+        }
+        return [{"function_response": response}]
+    calls = tool_calls_of(message) if message.role is Role.ASSISTANT else []
+    parts: list[dict[str, Any]] = (
+        [{"text": message.content}] if message.content or not calls else []
+    )
+    parts += [{"function_call": {"id": c.id, "name": c.name, "args": c.arguments}} for c in calls]
+    return parts
+
+
+def _tools(tools: Sequence[Tool]) -> list[Any]:
+    from google.genai import types
+
+    declarations = [
+        types.FunctionDeclaration(
+            name=t.name, description=t.description, parameters_json_schema=t.parameters
+        )
+        for t in tools
+    ]
+    return [types.Tool(function_declarations=declarations)]
 
 
 def _name(value: object) -> str:
@@ -111,7 +147,7 @@ class GeminiProvider(BaseProvider):
     def _config(self, system: str | None, kwargs: dict[str, Any], model: str) -> Any:
         from google.genai import types
 
-        self.refuse_tools(kwargs, model)
+        tools = kwargs.pop("tools", None)
         options = {_RENAMED.get(k, k): v for k, v in {**self.settings.options, **kwargs}.items()}
         if isinstance(options.get("stop_sequences"), str):
             options["stop_sequences"] = [options["stop_sequences"]]
@@ -126,6 +162,12 @@ class GeminiProvider(BaseProvider):
             options["safety_settings"] = self._safety_settings()
         if system is not None:
             options["system_instruction"] = system
+        if tools:
+            options["tools"] = _tools(tools)
+            # Declarations only: llmcore runs the calls itself.
+            options["automatic_function_calling"] = types.AutomaticFunctionCallingConfig(
+                disable=True
+            )
         return types.GenerateContentConfig(**options)
 
     def _safety_settings(self) -> list[Any]:
@@ -167,7 +209,11 @@ class GeminiProvider(BaseProvider):
         reply = await call_with_retries(once, self.retry_policy, f"{self.name} {model}")
         event = self._event(reply, model)
         return ChatResult(
-            text=event.text, usage=event.usage, finish_reason=event.finish_reason, model=event.model
+            text=event.text,
+            usage=event.usage,
+            finish_reason=event.finish_reason,
+            tool_calls=event.tool_calls,
+            model=event.model,
         )
 
     async def stream(
@@ -216,7 +262,7 @@ class GeminiProvider(BaseProvider):
         feedback = getattr(reply, "prompt_feedback", None)
         if feedback is not None and feedback.block_reason:
             raise errors.blocked_error(self.name, model, f"prompt: {_name(feedback.block_reason)}")
-        text, finish = "", None
+        text, finish, calls = "", None, []
         if reply.candidates:
             candidate = reply.candidates[0]
             finish = _name(candidate.finish_reason) or None
@@ -224,6 +270,15 @@ class GeminiProvider(BaseProvider):
                 raise errors.blocked_error(self.name, model, f"reply: {finish}")
             parts = (candidate.content.parts if candidate.content else None) or []
             text = "".join(p.text for p in parts if p.text and not p.thought)
+            calls = [
+                ToolCall(
+                    id=p.function_call.id or f"call_{i}",
+                    name=p.function_call.name or "",
+                    arguments=dict(p.function_call.args or {}),
+                )
+                for i, p in enumerate(parts)
+                if p.function_call is not None
+            ]
         meta = reply.usage_metadata
         usage = None
         if meta is not None and meta.prompt_token_count is not None:
@@ -236,6 +291,7 @@ class GeminiProvider(BaseProvider):
             usage=usage,
             finish_reason=_FINISH.get(finish, finish.lower()) if finish else None,
             model=reply.model_version,
+            tool_calls=calls,
         )
 
     # -- errors -----------------------------------------------------------

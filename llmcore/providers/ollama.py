@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from llmcore.exceptions import ConfigError, ProviderError
-from llmcore.models import Message, Role, Usage
+from llmcore.models import Message, Role, ToolCall, Usage
 from llmcore.providers import errors
 from llmcore.providers.base import BaseProvider, ChatResult, StreamEvent
 from llmcore.providers.retry import call_with_retries, open_stream_with_retries
 from llmcore.tokens.estimate import TOKENIZERS, text_counter
+from llmcore.tools.messages import tool_calls_of
 
 if TYPE_CHECKING:
     import httpx
@@ -39,8 +40,19 @@ _TOP_LEVEL = frozenset({"format", "keep_alive", "tools", "think"})
 _NUM_CTX = re.compile(r"^\s*num_ctx\s+(\d+)", re.MULTILINE)
 
 
+class _Function(msgspec.Struct):
+    name: str = ""
+    arguments: dict[str, Any] = {}
+
+
+class _Call(msgspec.Struct):
+    function: _Function = msgspec.field(default_factory=_Function)
+    id: str | None = None
+
+
 class _Msg(msgspec.Struct):
     content: str = ""
+    tool_calls: list[_Call] | None = None
 
 
 class _Chunk(msgspec.Struct):
@@ -54,6 +66,28 @@ class _Chunk(msgspec.Struct):
 
 
 _decode = msgspec.json.Decoder(_Chunk).decode
+
+
+def _wire_message(message: Message) -> dict[str, Any]:
+    """A message in ``/api/chat`` form, tool calls and results included."""
+    out: dict[str, Any] = {"role": message.role.value, "content": message.content}
+    if message.role is Role.TOOL:
+        out["tool_name"] = message.metadata.get("name", "")
+    elif message.role is Role.ASSISTANT:
+        calls = tool_calls_of(message)
+        if calls:
+            out["tool_calls"] = [
+                {"function": {"name": c.name, "arguments": c.arguments}} for c in calls
+            ]
+    return out
+
+
+def _calls(raw: list[_Call] | None) -> list[ToolCall]:
+    # Ollama gives calls no ids; results are matched to calls by order.
+    return [
+        ToolCall(id=c.id or f"call_{i}", name=c.function.name, arguments=dict(c.function.arguments))
+        for i, c in enumerate(raw or [])
+    ]
 
 
 class OllamaProvider(BaseProvider):
@@ -124,13 +158,25 @@ class OllamaProvider(BaseProvider):
     def _body(
         self, messages: Sequence[Message], model: str, kwargs: dict[str, Any], stream: bool
     ) -> dict[str, Any]:
-        self.refuse_tools(kwargs, model)
+        tools = kwargs.pop("tools", None)
         options = dict(self.settings.options)
         body: dict[str, Any] = {
             "model": model,
-            "messages": [{"role": m.role.value, "content": m.content} for m in messages],
+            "messages": [_wire_message(m) for m in messages],
             "stream": stream,
         }
+        if tools:
+            body["tools"] = [
+                {
+                    "type": "function",
+                    "function": {
+                        "name": t.name,
+                        "description": t.description,
+                        "parameters": t.parameters,
+                    },
+                }
+                for t in tools
+            ]
         for key, value in kwargs.items():
             if key in _TOP_LEVEL:
                 body[key] = value
@@ -198,6 +244,7 @@ class OllamaProvider(BaseProvider):
             text=data.message.content,
             usage=_usage(data),
             finish_reason=data.done_reason,
+            tool_calls=_calls(data.message.tool_calls),
             model=data.model,
         )
 
@@ -226,15 +273,17 @@ class OllamaProvider(BaseProvider):
                 if chunk.error:
                     # An error line mid-stream: Ollama reports overloads and crashes this way.
                     raise errors.status_error(self.name, model, 500, chunk.error)
+                calls = _calls(chunk.message.tool_calls)
                 if chunk.done:
                     yield StreamEvent(
                         text=chunk.message.content,
                         usage=_usage(chunk),
                         finish_reason=chunk.done_reason,
                         model=chunk.model,
+                        tool_calls=calls,
                     )
                     return
-                yield StreamEvent(text=chunk.message.content, model=chunk.model)
+                yield StreamEvent(text=chunk.message.content, model=chunk.model, tool_calls=calls)
             raise errors.stream_cut_error(self.name, model)
         except ProviderError:
             raise

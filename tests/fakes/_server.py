@@ -60,6 +60,8 @@ class Reply:
     finish_reason: str | None = None
     blocked: str | None = None
     error_event: str | None = None
+    #: Tool calls to return, provider-neutral: ``{"id", "name", "arguments": {...}}``.
+    tool_calls: list[dict[str, Any]] | None = None
 
 
 def split_text(text: str, pieces: int = 3) -> list[str]:

@@ -93,6 +93,9 @@ class FakeAnthropicServer(FakeServer):
             return
         users = [m for m in body.get("messages") or [] if m.get("role") == "user"]
         text = self.reply_text(reply, _text(users[-1].get("content")) if users else "")
+        calls = reply.tool_calls or []
+        if calls and reply.text is None and reply.chunks is None:
+            text = ""
         input_tokens, output_tokens = reply.usage or (count_request_tokens(body), len(text.split()))
         message = {
             "id": f"msg_{uuid.uuid4().hex[:24]}",
@@ -101,7 +104,11 @@ class FakeAnthropicServer(FakeServer):
             "model": body.get("model", "claude"),
             "stop_sequence": None,
         }
-        stop_reason = reply.finish_reason or "end_turn"
+        stop_reason = reply.finish_reason or ("tool_use" if calls else "end_turn")
+        tool_blocks = [
+            {"type": "tool_use", "id": c["id"], "name": c["name"], "input": c["arguments"]}
+            for c in calls
+        ]
         if not body.get("stream"):
             if reply.malformed:
                 handler.send_json(200, b'{"id": "msg_broken", "content": [', reply.headers)
@@ -110,7 +117,7 @@ class FakeAnthropicServer(FakeServer):
                 200,
                 {
                     **message,
-                    "content": [{"type": "text", "text": text}],
+                    "content": ([{"type": "text", "text": text}] if text else []) + tool_blocks,
                     "stop_reason": stop_reason,
                     "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
                 },
@@ -146,6 +153,14 @@ class FakeAnthropicServer(FakeServer):
             handler.cut()
             return
         event("content_block_stop", {"index": 0})
+        for index, block in enumerate(tool_blocks, start=1):
+            start_block = {**block, "input": {}}
+            event("content_block_start", {"index": index, "content_block": start_block})
+            arguments = json.dumps(block["input"])
+            for piece in (arguments[: len(arguments) // 2], arguments[len(arguments) // 2 :]):
+                delta = {"type": "input_json_delta", "partial_json": piece}
+                event("content_block_delta", {"index": index, "delta": delta})
+            event("content_block_stop", {"index": index})
         event(
             "message_delta",
             {

@@ -88,6 +88,12 @@ class FakeGeminiServer(FakeServer):
         users = [c for c in contents if c.get("role") == "user"]
         last = " ".join(str(p.get("text", "")) for p in users[-1].get("parts", [])) if users else ""
         text = self.reply_text(reply, last)
+        calls = [
+            {"functionCall": {"id": c["id"], "name": c["name"], "args": c["arguments"]}}
+            for c in reply.tool_calls or []
+        ]
+        if calls and reply.text is None and reply.chunks is None:
+            text = ""
         system = body.get("systemInstruction") or {}
         prompt = sum(_words(c) for c in contents) + _words(system)
         prompt_tokens, output_tokens = reply.usage or (prompt, len(text.split()))
@@ -112,7 +118,10 @@ class FakeGeminiServer(FakeServer):
             return
 
         def candidate(piece: str, finish: str | None = None) -> dict[str, Any]:
-            content = {"role": "model", "parts": [{"text": piece}]} if piece else {"role": "model"}
+            parts = [{"text": piece}] if piece else []
+            if finish:  # function calls come whole, with the last chunk
+                parts += calls
+            content = {"role": "model", "parts": parts} if parts else {"role": "model"}
             out: dict[str, Any] = {"content": content, "index": 0}
             if finish:
                 out["finishReason"] = finish

@@ -76,6 +76,12 @@ class FakeOllamaServer(FakeServer):
         messages = body.get("messages") or []
         users = [m for m in messages if m.get("role") == "user"]
         text = self.reply_text(reply, str(users[-1].get("content", "")) if users else "")
+        calls = [
+            {"function": {"name": c["name"], "arguments": c["arguments"]}}
+            for c in reply.tool_calls or []
+        ]
+        if calls and reply.text is None and reply.chunks is None:
+            text = ""
         prompt = sum(len(str(m.get("content", "")).split()) for m in messages)
         prompt_tokens, eval_tokens = reply.usage or (prompt, len(text.split()))
         base = {"model": model, "created_at": "2025-01-01T00:00:00.000000Z"}
@@ -90,7 +96,9 @@ class FakeOllamaServer(FakeServer):
             if reply.malformed:
                 handler.send_json(200, b'{"model": "broken", "message": {', reply.headers)
                 return
-            message = {"role": "assistant", "content": text}
+            message: dict[str, Any] = {"role": "assistant", "content": text}
+            if calls:
+                message["tool_calls"] = calls
             handler.send_json(200, {**base, "message": message, **final}, reply.headers)
             return
         handler.begin_chunked("application/x-ndjson", reply.headers)
@@ -110,5 +118,8 @@ class FakeOllamaServer(FakeServer):
         if reply.cut_after is not None:
             handler.cut()
             return
+        if calls:  # Ollama streams tool calls whole, in a chunk of their own
+            message = {"role": "assistant", "content": "", "tool_calls": calls}
+            line({**base, "message": message, "done": False})
         line({**base, "message": {"role": "assistant", "content": ""}, **final})
         handler.end_chunks()
