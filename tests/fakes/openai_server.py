@@ -28,6 +28,8 @@ from typing import Any
 
 __all__ = ["FakeOpenAIServer", "RecordedRequest", "Reply"]
 
+DEFAULT_MODELS = ("gpt-4o-mini", "gpt-4o", "gpt-3.5-turbo")
+
 #: Default ``(message, type, code)`` of the error body for a given status.
 _ERRORS: dict[int, tuple[str, str, str | None]] = {
     400: ("Maximum context length exceeded.", "invalid_request_error", "context_length_exceeded"),
@@ -264,7 +266,7 @@ class FakeOpenAIServer:
     """A fake OpenAI API on ``127.0.0.1`` served from a background thread."""
 
     def __init__(self) -> None:
-        self.models: list[str] = ["gpt-4o-mini", "gpt-4o", "gpt-3.5-turbo"]
+        self.models: list[str] = list(DEFAULT_MODELS)
         self.requests: list[RecordedRequest] = []
         self._replies: deque[Reply] = deque()
         self._lock = threading.Lock()
@@ -324,10 +326,11 @@ class FakeOpenAIServer:
             self._replies.extend(replies)
 
     def reset(self) -> None:
-        """Forget recorded requests and pending scripted replies."""
+        """Forget recorded requests and pending scripted replies; restore the models."""
         with self._lock:
             self.requests.clear()
             self._replies.clear()
+            self.models = list(DEFAULT_MODELS)
 
     def _record(self, request: RecordedRequest) -> None:
         with self._lock:
