@@ -9,6 +9,7 @@ time a stage asks for them, shared by all turns, and closed together by
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import anyio
@@ -119,34 +120,20 @@ class Services:
     async def aclose(self) -> None:
         """Close every resource that was opened; errors are logged, not raised."""
         self._closed = True
-        providers, self._providers = list(self._providers.values()), {}
-        store, self._session_store = self._session_store, None
-        embedders, self._embedders = list(self._embedders.values()), {}
-        vectors, self._vector_store = self._vector_store, None
-        mcp, self._mcp = self._mcp, None
+        closers: list[tuple[str, Callable[[], Awaitable[None]]]] = []
+        if self._mcp is not None:
+            closers.append(("MCP connections", self._mcp.aclose))
+        closers += [(f"embedding model {e.name!r}", e.close) for e in self._embedders.values()]
+        if self._vector_store is not None:
+            closers.append(("the vector store", self._vector_store.close))
+        closers += [(f"provider {p.name!r}", p.close) for p in self._providers.values()]
+        if self._session_store is not None:
+            closers.append(("the session store", self._session_store.close))
+        self._mcp, self._embedders, self._vector_store = None, {}, None
+        self._providers, self._session_store = {}, None
         with anyio.CancelScope(shield=True):
-            if mcp is not None:
+            for what, close in closers:
                 try:
-                    await mcp.aclose()
+                    await close()
                 except Exception:
-                    logger.exception("Closing MCP connections failed")
-            for embedder in embedders:
-                try:
-                    await embedder.close()
-                except Exception:
-                    logger.exception("Closing embedding model %r failed", embedder.name)
-            if vectors is not None:
-                try:
-                    await vectors.close()
-                except Exception:
-                    logger.exception("Closing the vector store failed")
-            for provider in providers:
-                try:
-                    await provider.close()
-                except Exception:
-                    logger.exception("Closing provider %r failed", provider.name)
-            if store is not None:
-                try:
-                    await store.close()
-                except Exception:
-                    logger.exception("Closing the session store failed")
+                    logger.exception("Closing %s failed", what)
