@@ -7,13 +7,15 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import anyio
 import pytest
-from conftest import open_store
 
 from llmcore import Message, Role
+from llmcore.storage.sessions.base import BaseSessionStorage
+from llmcore.storage.sessions.json import JsonSessionStorage
 
 WORKER = str(Path(__file__).with_name("append_worker.py"))
 
@@ -28,7 +30,9 @@ def spawn(*args: object) -> subprocess.Popen[str]:
 
 
 @pytest.mark.slow
-def test_4_processes_x_50_turns_on_one_session(backend: str, location: str) -> None:
+def test_4_processes_x_50_turns_on_one_session(
+    backend: str, location: str, make_store: Callable[[], BaseSessionStorage]
+) -> None:
     workers = [spawn(backend, location, "shared", f"w{n}", 50) for n in range(4)]
     for w in workers:
         out, err = w.communicate(timeout=120)
@@ -36,7 +40,7 @@ def test_4_processes_x_50_turns_on_one_session(backend: str, location: str) -> N
         assert out.count("done") == 50
 
     async def check() -> None:
-        store = open_store(backend, location)
+        store = make_store()
         session = await store.get_session("shared")
         info = await store.get_session_info("shared")
         await store.close()
@@ -75,7 +79,7 @@ def test_a_process_killed_during_json_appends_leaves_every_completed_turn(
     assert completed >= 20
 
     async def check() -> None:
-        store = open_store("json", folder)
+        store = JsonSessionStorage(folder)
         session = await store.get_session("s")
         assert session is not None
         texts = [m.content[: m.content.index("x")] for m in session.messages]

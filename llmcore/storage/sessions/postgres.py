@@ -8,8 +8,8 @@ first, so concurrent appends to one session, from any process, are
 serialised: each keeps its messages together and in order.
 
 psycopg's async connections only run on asyncio; under trio the same SQL runs
-on psycopg's (blocking) pool in worker threads. Both share the code below
-through the small :class:`_DB` interface.
+on psycopg's (blocking) pool in worker threads: :class:`~llmcore.storage._pg.PgPool`
+hides which, for this store and for pgvector.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
@@ -27,6 +27,7 @@ import msgspec
 from llmcore.config.schema import redact_url
 from llmcore.exceptions import ConfigError, SessionStorageError
 from llmcore.models import ChatSession, Message, Role, SessionInfo
+from llmcore.storage._pg import PgPool, PgTx
 from llmcore.storage.sessions.base import (
     BaseSessionStorage,
     MessagePage,
@@ -35,8 +36,6 @@ from llmcore.storage.sessions.base import (
 )
 
 if TYPE_CHECKING:
-    import psycopg
-    import psycopg_pool
     from psycopg import sql
 
 __all__ = ["SCHEMA_VERSION", "PostgresSessionStorage"]
@@ -80,50 +79,6 @@ _MESSAGE_COLUMNS = "seq, id, role, content, timestamp, tokens, tokens_by, metada
 _encode = msgspec.json.encode
 
 
-class _DB(Protocol):
-    """One transaction's connection: run a statement, get rows or a row count."""
-
-    async def fetch(self, query: sql.Composed, params: Sequence[Any] = ()) -> list[Any]: ...
-
-    async def execute(self, query: sql.Composed, params: Sequence[Any] = ()) -> int: ...
-
-
-class _AsyncDB:
-    def __init__(self, conn: psycopg.AsyncConnection[Any]):
-        self.conn = conn
-
-    async def fetch(self, query: sql.Composed, params: Sequence[Any] = ()) -> list[Any]:
-        cur = await self.conn.execute(query, params)
-        rows: list[Any] = await cur.fetchall()
-        return rows
-
-    async def execute(self, query: sql.Composed, params: Sequence[Any] = ()) -> int:
-        cur = await self.conn.execute(query, params)
-        count: int = cur.rowcount
-        return count
-
-
-class _ThreadDB:
-    def __init__(self, conn: psycopg.Connection[Any]):
-        self.conn = conn
-
-    async def fetch(self, query: sql.Composed, params: Sequence[Any] = ()) -> list[Any]:
-        return await anyio.to_thread.run_sync(lambda: self.conn.execute(query, params).fetchall())
-
-    async def execute(self, query: sql.Composed, params: Sequence[Any] = ()) -> int:
-        return await anyio.to_thread.run_sync(lambda: self.conn.execute(query, params).rowcount)
-
-
-def _on_asyncio() -> bool:
-    import asyncio
-
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
-
-
 class PostgresSessionStorage(BaseSessionStorage):
     """Sessions in PostgreSQL (``[storage.session] db_url``).
 
@@ -152,10 +107,8 @@ class PostgresSessionStorage(BaseSessionStorage):
         self.table_name = table_name
         self.pool_size = pool_size
         self.timeout = timeout
-        self._pool: psycopg_pool.AsyncConnectionPool[Any] | psycopg_pool.ConnectionPool[Any] | None
-        self._pool = None
+        self._pool: PgPool | None = None
         self._open_lock = anyio.Lock()
-        self._slots = anyio.Semaphore(pool_size)
         self._q: dict[str, sql.Composed] = {}
 
     def __repr__(self) -> str:
@@ -231,21 +184,9 @@ class PostgresSessionStorage(BaseSessionStorage):
             import psycopg_pool
 
             self._build_queries()
-            pool: psycopg_pool.AsyncConnectionPool[Any] | psycopg_pool.ConnectionPool[Any]
+            pool = PgPool(self.db_url, max_size=self.pool_size, timeout=self.timeout)
             try:
-                if _on_asyncio():
-                    pool = psycopg_pool.AsyncConnectionPool(
-                        self.db_url, min_size=1, max_size=self.pool_size, open=False
-                    )
-                    await pool.open(wait=True, timeout=self.timeout)
-                else:
-                    pool = psycopg_pool.ConnectionPool(
-                        self.db_url, min_size=1, max_size=self.pool_size, open=False
-                    )
-                    sync_pool = pool
-                    await anyio.to_thread.run_sync(
-                        lambda: sync_pool.open(wait=True, timeout=self.timeout)
-                    )
+                await pool.open()
             except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
                 raise self._error("connect", exc) from exc
             self._pool = pool
@@ -254,10 +195,10 @@ class PostgresSessionStorage(BaseSessionStorage):
                     await self._migrate(db)
             except BaseException:
                 self._pool = None
-                await self._close_pool(pool)
+                await pool.close()
                 raise
 
-    async def _migrate(self, db: _DB) -> None:
+    async def _migrate(self, db: PgTx) -> None:
         await db.fetch(self._q["lock"])
         await db.execute(self._q["version_table"])
         (version,) = (await db.fetch(self._q["version"]))[0]
@@ -276,45 +217,19 @@ class PostgresSessionStorage(BaseSessionStorage):
             await db.execute(self._q["set_version"], (target,))
 
     @asynccontextmanager
-    async def _tx(self, operation: str) -> AsyncIterator[_DB]:
+    async def _tx(self, operation: str) -> AsyncIterator[PgTx]:
         """One transaction: committed when the block ends, rolled back if it raises."""
         import psycopg
         import psycopg_pool
 
         if self._pool is None:
             await self._open()
-        pool = self._pool
+        assert self._pool is not None
         try:
-            if isinstance(pool, psycopg_pool.AsyncConnectionPool):
-                async with pool.connection(timeout=self.timeout) as aconn:
-                    yield _AsyncDB(aconn)
-            else:
-                assert pool is not None
-                # Wait here, not in a worker thread: threads blocked on getconn()
-                # could starve the holders of connections of threads to run on.
-                async with self._slots:
-                    conn = await anyio.to_thread.run_sync(lambda: pool.getconn(self.timeout))
-                    try:
-                        yield _ThreadDB(conn)
-                        await anyio.to_thread.run_sync(conn.commit)
-                    except BaseException:
-                        with anyio.CancelScope(shield=True):
-                            await anyio.to_thread.run_sync(conn.rollback)
-                        raise
-                    finally:
-                        with anyio.CancelScope(shield=True):
-                            await anyio.to_thread.run_sync(pool.putconn, conn)
+            async with self._pool.transaction() as db:
+                yield db
         except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
             raise self._error(operation, exc) from exc
-
-    @staticmethod
-    async def _close_pool(pool: Any) -> None:
-        import psycopg_pool
-
-        if isinstance(pool, psycopg_pool.AsyncConnectionPool):
-            await pool.close()
-        else:
-            await anyio.to_thread.run_sync(pool.close)
 
     async def initialize(self) -> None:
         """Open the pool and create (or migrate) the tables."""
@@ -324,7 +239,7 @@ class PostgresSessionStorage(BaseSessionStorage):
         """Close the pool."""
         pool, self._pool = self._pool, None
         if pool is not None:
-            await self._close_pool(pool)
+            await pool.close()
 
     # -- writes -----------------------------------------------------------
 

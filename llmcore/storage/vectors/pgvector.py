@@ -25,7 +25,7 @@ import msgspec
 from llmcore.config.schema import redact_url
 from llmcore.exceptions import ConfigError, InvalidRequestError, VectorStorageError
 from llmcore.models import ContextDocument
-from llmcore.storage.vectors._pg import PgPool, PgTx
+from llmcore.storage._pg import PgPool, PgTx
 from llmcore.storage.vectors.base import (
     BaseVectorStorage,
     CollectionInfo,
