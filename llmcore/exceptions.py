@@ -66,6 +66,8 @@ class ProviderError(LLMCoreError):
             ``rate_limit``, ``bad_request``, ``not_found``, ``server``,
             ``timeout``, ``connection``, ``blocked``, ``stream_interrupted``,
             ``malformed`` or ``unknown``.
+        retry_after: seconds the provider asked to wait (its ``Retry-After``),
+            when it said.
     """
 
     def __init__(
@@ -77,6 +79,7 @@ class ProviderError(LLMCoreError):
         status_code: int | None = None,
         retryable: bool = False,
         kind: str = "unknown",
+        retry_after: float | None = None,
     ):
         super().__init__(message)
         self.provider = provider
@@ -84,6 +87,7 @@ class ProviderError(LLMCoreError):
         self.status_code = status_code
         self.retryable = retryable
         self.kind = kind
+        self.retry_after = retry_after
 
 
 class StorageError(LLMCoreError):

@@ -100,8 +100,7 @@ def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
 
 def set_retry_after(error: ProviderError, seconds: float | None) -> ProviderError:
     """Attach the server's ``Retry-After`` (seconds) to an error as ``error.retry_after``."""
-    # ProviderError has no such field; an attribute keeps callers able to read it.
-    setattr(error, "retry_after", seconds)  # noqa: B010
+    error.retry_after = seconds
     return error
 
 

@@ -62,7 +62,7 @@ class SelectHistory:
         provider = self.services.provider(turn.provider_name)
         count = MessageCounter(provider, turn.model)
         budget = turn.budget
-        budget.limit = provider.get_max_context_length(turn.model)
+        budget.limit = await provider.aget_max_context_length(turn.model)
         max_tokens = turn.provider_kwargs.get("max_tokens")
         if not isinstance(max_tokens, int):
             max_tokens = self._setting(turn, "reserved_response_tokens")
