@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 from llmcore.exceptions import ProviderError
 from llmcore.models import Message, Role, ToolCall, Usage
 from llmcore.providers import errors
-from llmcore.providers.base import BaseProvider, ChatResult, StreamEvent
+from llmcore.providers.api_counted import ApiCountedProvider
+from llmcore.providers.base import ChatResult, StreamEvent
 from llmcore.providers.retry import call_with_retries, open_stream_with_retries
-from llmcore.tokens.api_counter import ApiTokenCounter, scaled_estimate
 from llmcore.tools.messages import parse_arguments, tool_calls_of
 
 if TYPE_CHECKING:
@@ -111,7 +111,7 @@ def _create_params(client: Any) -> frozenset[str]:
     return _named_params(type(client.messages).create)
 
 
-class AnthropicProvider(BaseProvider):
+class AnthropicProvider(ApiCountedProvider):
     """Claude models through the ``anthropic`` SDK (``type = "anthropic"``).
 
     Keys: ``api_key`` (or ``ANTHROPIC_API_KEY``), ``base_url``,
@@ -122,6 +122,9 @@ class AnthropicProvider(BaseProvider):
     ``stop_sequences``); anything else is passed in the request body.
     """
 
+    counter_kind = "anthropic"
+    estimate_factor = ESTIMATE_FACTOR
+    message_overhead = MESSAGE_OVERHEAD
     known_context_lengths = {
         "claude-opus-4": 200_000,
         "claude-sonnet-4": 200_000,
@@ -138,7 +141,6 @@ class AnthropicProvider(BaseProvider):
     def __init__(self, name: str, settings: ProviderSettings):
         super().__init__(name, settings)
         self._client: AsyncAnthropic | None = None
-        self.token_api = ApiTokenCounter(name, self._api_message_tokens, self.message_tokens)
 
     def _get_client(self) -> AsyncAnthropic:
         if self._client is None:
@@ -298,27 +300,6 @@ class AnthropicProvider(BaseProvider):
         return errors.stream_cut_error(self.name, model, exc)
 
     # -- tokens -----------------------------------------------------------
-
-    def token_counter_name(self, model: str | None = None) -> str:
-        """``anthropic:MODEL``, or ``anthropic-estimate:MODEL`` while the API is unreachable."""
-        kind = "anthropic" if self.token_api.available else "anthropic-estimate"
-        return f"{kind}:{model or self.default_model}"
-
-    def count_tokens(self, text: str, model: str | None = None) -> int:
-        """The offline estimate of ``text`` 's tokens (the exact count needs the API)."""
-        return scaled_estimate(text, ESTIMATE_FACTOR)
-
-    def message_tokens(self, message: Message, model: str | None = None) -> int:
-        """The offline estimate of one message, with its framing."""
-        return MESSAGE_OVERHEAD + scaled_estimate(message.content, ESTIMATE_FACTOR)
-
-    async def amessage_tokens(self, message: Message, model: str | None = None) -> int:
-        """Exact: ``messages.count_tokens`` of the message alone (cached).
-
-        The count includes the few tokens of framing a one-message request
-        has, so a sum over messages errs slightly high, never low.
-        """
-        return await self.token_api.count(message, model or self.default_model)
 
     async def _api_message_tokens(self, message: Message, model: str) -> int:
         params: dict[str, Any] = {"model": model}

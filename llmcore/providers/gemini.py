@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 from llmcore.exceptions import ConfigError, InvalidRequestError, ProviderError
 from llmcore.models import Message, Role, ToolCall, Usage
 from llmcore.providers import errors
-from llmcore.providers.base import BaseProvider, ChatResult, StreamEvent
+from llmcore.providers.api_counted import ApiCountedProvider
+from llmcore.providers.base import ChatResult, StreamEvent
 from llmcore.providers.retry import call_with_retries, open_stream_with_retries
-from llmcore.tokens.api_counter import ApiTokenCounter, scaled_estimate
 from llmcore.tools.messages import tool_calls_of
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ def _name(value: object) -> str:
     return str(getattr(value, "name", value) or "")
 
 
-class GeminiProvider(BaseProvider):
+class GeminiProvider(ApiCountedProvider):
     """Gemini models through ``google-genai`` (``type = "gemini"``).
 
     Keys: ``api_key`` (or ``GEMINI_API_KEY`` / ``GOOGLE_API_KEY``),
@@ -104,6 +104,9 @@ class GeminiProvider(BaseProvider):
     or reply raises a ``ProviderError`` of kind ``blocked``.
     """
 
+    counter_kind = "gemini"
+    estimate_factor = ESTIMATE_FACTOR
+    message_overhead = MESSAGE_OVERHEAD
     known_context_lengths = {
         "gemini-2.5-pro": 1_048_576,
         "gemini-2.5-flash": 1_048_576,
@@ -120,7 +123,6 @@ class GeminiProvider(BaseProvider):
         super().__init__(name, settings)
         self._client: Client | None = None
         self._http: Any = None
-        self.token_api = ApiTokenCounter(name, self._api_message_tokens, self.message_tokens)
 
     def _get_client(self) -> Client:
         if self._client is None:
@@ -321,23 +323,6 @@ class GeminiProvider(BaseProvider):
         return errors.stream_cut_error(self.name, model, exc)
 
     # -- tokens -----------------------------------------------------------
-
-    def token_counter_name(self, model: str | None = None) -> str:
-        """``gemini:MODEL``, or ``gemini-estimate:MODEL`` while the API is unreachable."""
-        kind = "gemini" if self.token_api.available else "gemini-estimate"
-        return f"{kind}:{model or self.default_model}"
-
-    def count_tokens(self, text: str, model: str | None = None) -> int:
-        """The offline estimate of ``text`` 's tokens (the exact count needs the API)."""
-        return scaled_estimate(text, ESTIMATE_FACTOR)
-
-    def message_tokens(self, message: Message, model: str | None = None) -> int:
-        """The offline estimate of one message, with its framing."""
-        return MESSAGE_OVERHEAD + scaled_estimate(message.content, ESTIMATE_FACTOR)
-
-    async def amessage_tokens(self, message: Message, model: str | None = None) -> int:
-        """Exact: ``countTokens`` of the message alone (cached)."""
-        return await self.token_api.count(message, model or self.default_model)
 
     async def _api_message_tokens(self, message: Message, model: str) -> int:
         role = "model" if message.role is Role.ASSISTANT else "user"
