@@ -13,7 +13,7 @@ from fakes.openai_server import FakeOpenAIServer
 
 from llmcore import LLMCore
 
-pytest_plugins = ["pg_fixture"]
+pytest_plugins = ["pg_fixture", "minilm_fixture"]
 
 
 @pytest.fixture(params=["asyncio", "trio"])

