@@ -1,14 +1,25 @@
-"""llmcore benchmark: import time, and llmcore vs the raw openai SDK on a local fake server.
+"""llmcore benchmarks: every one of them, in one Markdown report.
 
-Run ``python bench/run.py [--quick]``. Prints a Markdown report and writes it to
-``bench/results/latest.md``. See ``bench/README.md`` for what each number means.
+This script measures import time and llmcore against the raw ``openai`` SDK
+(and LiteLLM / LangChain, where installed) on a local fake server: one turn,
+streaming, 200 concurrent turns. Then it runs each ``bench/bench_*.py``
+(``main(quick) -> str``) and writes everything, with the machine it ran on
+and a summary of which targets are met, to ``bench/results/latest.md``; a
+full run also refreshes the results in ``docs/performance.md``.
+
+Run ``python bench/run.py [--quick] [--only NAME ...]``. See ``bench/README.md``
+for what each number means.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
+import importlib.util
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -34,6 +45,12 @@ MODEL = "gpt-4o-mini"
 HISTORY = 200  # messages in the session before measuring (100 turns)
 OVERRIDES = {"history_selection_strategy": "last_n_messages", "max_history_messages": 20}
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.md"
+PERFORMANCE_DOC = ROOT / "docs" / "performance.md"
+CONCURRENT = 200  # turns in flight at once
+#: The other benchmark scripts beside this one, in report order.
+SECTIONS = ("bench_cli", "bench_tokens", "bench_context", "bench_sessions", "bench_rag")
+#: Other libraries doing the same job, compared when installed (never required).
+FRAMEWORKS = {"litellm": "litellm", "langchain": "langchain_openai"}
 T = TypeVar("T")
 StreamTimes = tuple[float, float, float]
 
@@ -51,6 +68,16 @@ def ms(samples: list[float]) -> tuple[float, float]:
     return pct(samples, 50) * 1e3, pct(samples, 90) * 1e3
 
 
+def other_versions() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = []
+    for dist in ("litellm", "langchain-openai"):
+        with contextlib.suppress(PackageNotFoundError):
+            found.append(f", {dist} {version(dist)}")
+    return "".join(found)
+
+
 def machine() -> str:
     cpu = platform.processor() or "unknown"
     try:
@@ -63,7 +90,7 @@ def machine() -> str:
     return (
         f"- CPU: {cpu}, {os.cpu_count()} cores\n"
         f"- Python {platform.python_version()} ({platform.python_implementation()}), "
-        f"openai {openai.__version__}, llmcore {llmcore.__version__}\n"
+        f"openai {openai.__version__}, llmcore {llmcore.__version__}{other_versions()}\n"
         f"- Date: {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}"
     )
 
@@ -121,7 +148,9 @@ async def sdk_text(stream: Any) -> AsyncIterator[str]:
         yield (chunk.choices[0].delta.content or "") if chunk.choices else ""
 
 
-async def bench(n: int, tmp: str) -> tuple[dict[str, list[float]], dict[str, list[float]], str]:
+async def bench(
+    n: int, tmp: str
+) -> tuple[dict[str, list[float]], dict[str, list[float]], str, dict[str, dict[str, list[float]]]]:
     server = FakeOpenAIServer().start()
     llm = LLMCore(
         config_overrides={
@@ -186,12 +215,134 @@ async def bench(n: int, tmp: str) -> tuple[dict[str, list[float]], dict[str, lis
                 stages[trace.name].append(trace.duration)
             stages["(outside stages)"].append(wall - turn.duration)
             stages["whole chat_turn"].append(wall)
+    sizes = [len(r.json["messages"]) for r in server.requests]  # sanity check: ~21 each
+    lo, hi = min(sizes), max(sizes)
+    others = await frameworks(raw, server.base_url, messages, n, warmup)
+    rates = await concurrent(llm, raw, msg, messages, 3 if n < 100 else 10)
+    res["concurrent_core"], res["concurrent_raw"] = rates["core"], rates["raw"]
     await llm.close()
     await raw.close()
     server.stop()
-    sizes = [len(r.json["messages"]) for r in server.requests]  # sanity check: ~21 each
-    lo, hi = min(sizes), max(sizes)
-    return res, stages, str(lo) if lo == hi else f"{lo} to {hi}"
+    return res, stages, str(lo) if lo == hi else f"{lo} to {hi}", others
+
+
+# -- 5. other libraries doing the same job ------------------------------
+
+
+def installed_frameworks() -> list[str]:
+    """The comparison libraries importable here (none of them is a dependency)."""
+    return [name for name, module in FRAMEWORKS.items() if importlib.util.find_spec(module)]
+
+
+def framework_calls(
+    name: str, base_url: str, messages: list[dict[str, Any]]
+) -> tuple[Callable[[], Awaitable[float]], Callable[[], Awaitable[StreamTimes]]]:
+    """(one turn, one stream) of ``name`` sending ``messages`` to the fake server."""
+    if name == "litellm":
+        # Otherwise LiteLLM fetches its model price list from the network at import.
+        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        litellm: Any = importlib.import_module("litellm")
+        litellm.telemetry = False
+        opts = {"model": f"openai/{MODEL}", "api_base": base_url, "api_key": "sk-bench"}
+
+        async def turn() -> float:
+            began = time.perf_counter()
+            reply = await litellm.acompletion(messages=messages, **opts)
+            assert reply.choices[0].message.content
+            return time.perf_counter() - began
+
+        async def stream() -> StreamTimes:
+            began = time.perf_counter()
+            chunks = await litellm.acompletion(messages=messages, stream=True, **opts)
+            return await stream_times(sdk_text(chunks), began)
+
+        return turn, stream
+    chat_openai: Any = importlib.import_module("langchain_openai").ChatOpenAI
+    chat = chat_openai(model=MODEL, base_url=base_url, api_key="sk-bench", max_retries=0)
+
+    async def lc_turn() -> float:
+        began = time.perf_counter()
+        assert (await chat.ainvoke(messages)).content
+        return time.perf_counter() - began
+
+    async def lc_text() -> AsyncIterator[str]:
+        async for chunk in chat.astream(messages):
+            yield str(chunk.content)
+
+    async def lc_stream() -> StreamTimes:
+        return await stream_times(lc_text(), time.perf_counter())
+
+    return lc_turn, lc_stream
+
+
+async def frameworks(
+    raw: AsyncOpenAI, base_url: str, messages: list[dict[str, Any]], n: int, warmup: int
+) -> dict[str, dict[str, list[float]]]:
+    """Each installed library vs the raw SDK (ABAB): turn and stream-last-chunk samples."""
+
+    async def raw_turn() -> float:
+        began = time.perf_counter()
+        reply = await raw.chat.completions.create(model=MODEL, messages=messages)  # type: ignore[arg-type]
+        assert reply.choices[0].message.content
+        return time.perf_counter() - began
+
+    async def raw_stream() -> StreamTimes:
+        began = time.perf_counter()
+        stream = await raw.chat.completions.create(
+            model=MODEL,
+            messages=messages,  # type: ignore[arg-type]
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+        return await stream_times(sdk_text(stream), began)
+
+    out: dict[str, dict[str, list[float]]] = {}
+    for name in installed_frameworks():
+        turn, stream = framework_calls(name, base_url, messages)
+        other, base = await interleave(turn, raw_turn, n, warmup)
+        other_s, base_s = await interleave(stream, raw_stream, n, warmup)
+        out[name] = {
+            "turn": other,
+            "raw": base,
+            "last": [t[1] for t in other_s],
+            "raw_last": [t[1] for t in base_s],
+        }
+    return out
+
+
+# -- 6. many turns at once ----------------------------------------------
+
+
+async def concurrent(
+    llm: LLMCore, raw: AsyncOpenAI, msg: str, messages: list[dict[str, Any]], rounds: int
+) -> dict[str, list[float]]:
+    """Turns per second with CONCURRENT turns in flight, per round, llmcore and raw alternately.
+
+    Each llmcore turn is in its own stored session (200 users at once), so
+    the rate includes loading and saving 200 SQLite sessions.
+    """
+
+    async def burst(one: Callable[[int], Awaitable[object]]) -> float:
+        began = time.perf_counter()
+        async with anyio.create_task_group() as tg:
+            for i in range(CONCURRENT):
+                tg.start_soon(one, i)
+        return CONCURRENT / (time.perf_counter() - began)
+
+    async def core_one(i: int) -> None:
+        assert await llm.chat(msg, session_id=f"user-{i}", context_overrides=OVERRIDES)
+
+    async def raw_one(i: int) -> None:
+        reply = await raw.chat.completions.create(model=MODEL, messages=messages)  # type: ignore[arg-type]
+        assert reply.choices[0].message.content
+
+    rates: dict[str, list[float]] = {"core": [], "raw": []}
+    await burst(core_one)  # warmup: creates the 200 sessions, opens the connections
+    await burst(raw_one)
+    for _ in range(rounds):
+        rates["core"].append(await burst(core_one))
+        rates["raw"].append(await burst(raw_one))
+    return rates
 
 
 # -- report --------------------------------------------------------------
@@ -209,6 +360,7 @@ def report(
     stages: dict[str, list[float]],
     n: int,
     payload: str,
+    others: dict[str, dict[str, list[float]]],
 ) -> str:
     base = pct(startup["baseline"], 50)
     net_import = [t - base for t in startup["import"]]
@@ -218,12 +370,11 @@ def report(
     last_delta = p50["core_last"] - p50["raw_last"]
     runs = len(startup["baseline"])
     lines = [
-        "# llmcore benchmark",
+        "## Import, turns and streaming: llmcore vs the raw `openai` SDK",
         "",
-        machine(),
-        f"- {n} measured iterations per row (ABAB interleaved with the raw SDK, after "
+        f"{n} measured iterations per row (ABAB interleaved with the raw SDK, after "
         f"warmup); {runs} fresh processes per import row; session of {HISTORY}+ messages, "
-        f"{payload} messages sent per request; fake server at 127.0.0.1",
+        f"{payload} messages sent per request; fake server at 127.0.0.1.",
         "",
         "| Measurement | p50 (ms) | p90 (ms) | Target | Verdict |",
         "|---|---:|---:|---|---|",
@@ -243,7 +394,9 @@ def report(
         row("stream end (loop exits): raw SDK", res["raw_end"]),
         row("stream end (loop exits, session saved): llmcore", res["core_end"]),
         "",
-        "## llmcore stages (`llm.chat_turn(...).trace`, non-streaming)",
+        *concurrency_table(res["concurrent_core"], res["concurrent_raw"]),
+        *frameworks_table(others),
+        "### llmcore stages (`llm.chat_turn(...).trace`, non-streaming)",
         "",
         "| Stage | p50 (ms) | p90 (ms) | Share of p50 turn |",
         "|---|---:|---:|---:|",
@@ -255,18 +408,137 @@ def report(
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="30 iterations instead of 300")
-    args = parser.parse_args()
-    n = 30 if args.quick else 300
+def concurrency_table(core: list[float], raw: list[float]) -> list[str]:
+    met = pct(core, 50) >= pct(raw, 50)
+    return [
+        f"### {CONCURRENT} concurrent turns",
+        "",
+        f"{CONCURRENT} turns started at once (one task each), {len(core)} rounds after a "
+        "warmup round, llmcore and the raw SDK alternately; turns per second over each "
+        "round. llmcore: each turn in its own stored SQLite session (load, select history, "
+        "call, save); raw SDK: the same 21-message request, nothing stored.",
+        "",
+        "| Client | turns/s (median) | turns/s (worst) | Target | Verdict |",
+        "|---|---:|---:|---|---|",
+        f"| raw SDK `chat.completions.create` | {pct(raw, 50):.0f} | {min(raw):.0f} | | |",
+        f"| llmcore `llm.chat(..., session_id=...)` | {pct(core, 50):.0f} | {min(core):.0f} "
+        f"| >= raw | {'met' if met else '**not met**'} |",
+        "",
+    ]
+
+
+def frameworks_table(others: dict[str, dict[str, list[float]]]) -> list[str]:
+    lines = [
+        "### Other libraries doing the same job",
+        "",
+        "The same 21-message request through LiteLLM (`litellm.acompletion`) and LangChain "
+        "(`ChatOpenAI.ainvoke` / `.astream`), each interleaved with the raw SDK; no session, "
+        "nothing stored. Informational: these libraries are not dependencies, and a row says "
+        "so when one is not installed.",
+        "",
+        "| Library | turn p50 (ms) | raw SDK turn p50 (ms) | difference | last chunk p50 (ms) "
+        "| raw SDK last chunk p50 (ms) | difference |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name in FRAMEWORKS:
+        got = others.get(name)
+        if got is None:
+            lines.append(f"| {name} | not installed | | | | | |")
+            continue
+        t, r = pct(got["turn"], 50) * 1e3, pct(got["raw"], 50) * 1e3
+        lt, lr = pct(got["last"], 50) * 1e3, pct(got["raw_last"], 50) * 1e3
+        lines.append(
+            f"| {name} | {t:.2f} | {r:.2f} | {t - r:+.2f} | {lt:.2f} | {lr:.2f} | {lt - lr:+.2f} |"
+        )
+    return [*lines, ""]
+
+
+# -- the whole run ------------------------------------------------------
+
+
+def own_section(quick: bool) -> str:
+    """This script's measurements: import, turns, streaming, concurrency, other libraries."""
+    n = 30 if quick else 300
     startup = startup_times(10)
     with tempfile.TemporaryDirectory() as tmp:
-        res, stages, payload = anyio.run(bench, n, tmp, backend="asyncio")
-    text = report(startup, res, stages, n, payload)
+        res, stages, payload, others = anyio.run(bench, n, tmp, backend="asyncio")
+    return report(startup, res, stages, n, payload, others)
+
+
+def run_section(name: str, quick: bool) -> str:
+    """Run one benchmark (this script's own, or a bench_*.py), never letting it stop the rest."""
+    try:
+        if name == "run":
+            return own_section(quick)
+        module = importlib.import_module(name)
+        return str(module.main(quick))
+    except Exception as exc:  # one broken benchmark must not lose the others' results
+        return f"## {name}\n\n**not run**: {type(exc).__name__}: {exc}\n"
+
+
+def verdicts(text: str) -> tuple[int, int, int]:
+    """(met, not met, not run) counts of the verdict words in a section."""
+    not_met = len(re.findall(r"\bnot met\b", text, re.I))
+    met = len(re.findall(r"\bmet\b", text, re.I)) - not_met
+    return met, not_met, len(re.findall(r"\bnot run\b", text, re.I))
+
+
+def summary(results: list[tuple[str, str, float]]) -> list[str]:
+    lines = [
+        "| Benchmark | targets met | not met | not run | time (s) |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for _, text, took in results:
+        title = text.splitlines()[0].lstrip("# ").strip()
+        met, not_met, not_run = verdicts(text)
+        flag = f"**{not_met}**" if not_met else "0"
+        lines.append(f"| {title} | {met} | {flag} | {not_run} | {took:.0f} |")
+    return lines
+
+
+def update_docs(text: str) -> None:
+    """Put the report between the markers of docs/performance.md."""
+    doc = PERFORMANCE_DOC.read_text("utf-8")
+    start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+    if start not in doc or end not in doc:
+        return
+    # One heading level down: the page's own "## Latest results" holds them.
+    body = re.sub(r"^(#{2,}) ", r"#\1 ", text.split("\n", 1)[1], flags=re.M)
+    head, rest = doc.split(start, 1)
+    PERFORMANCE_DOC.write_text(f"{head}{start}\n{body.strip()}\n{end}{rest.split(end, 1)[1]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer iterations (a quick check)")
+    names = ("run", *SECTIONS)
+    parser.add_argument("--only", nargs="+", choices=names, help="run only these benchmarks")
+    args = parser.parse_args()
+    chosen = args.only or names
+    results = []
+    for name in chosen:
+        began = time.perf_counter()
+        print(f"running {name}...", file=sys.stderr, flush=True)
+        text = run_section(name, args.quick)
+        results.append((name, text, time.perf_counter() - began))
+    mode = "quick run (`--quick`)" if args.quick else "full run"
+    report_text = "\n".join(
+        [
+            "# llmcore benchmarks",
+            "",
+            machine(),
+            f"- {mode}; every network measurement against a local zero-latency fake server",
+            "",
+            *summary(results),
+            "",
+            *(text.rstrip() + "\n" for _, text, _ in results),
+        ]
+    )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text)
-    print(text)
+    RESULTS.write_text(report_text)
+    if not args.quick and not args.only:
+        update_docs(report_text)
+    print(report_text)
 
 
 if __name__ == "__main__":
