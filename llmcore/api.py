@@ -9,35 +9,29 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, overload
 
+from llmcore.api_mcp import MCPMethods
+from llmcore.api_rag import VectorStoreMethods
+from llmcore.api_sessions import SessionMethods
 from llmcore.config.loader import ResolvedConfig, load_config
 from llmcore.config.schema import LLMCoreConfig
 from llmcore.exceptions import ConfigError, InvalidRequestError
-from llmcore.models import ChatSession, ContextDocument, Message, SessionInfo
 from llmcore.pipeline import Pipeline, PipelineLoader
 from llmcore.services import Services
+from llmcore.storage.sessions.base import check_session_id
 from llmcore.turn import RagRequest, Turn
 
 if TYPE_CHECKING:
-    from llmcore.mcp.context import MCPResourceInfo
     from llmcore.tools.tool import Tool
 
-if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    from llmcore.models import ContextDocument
-    from llmcore.storage.vectors import CollectionInfo
 
 __all__ = ["LLMCore"]
 
 logger = logging.getLogger("llmcore")
 logger.addHandler(logging.NullHandler())
-
-_SESSION_ID = re.compile(r"^[^\x00-\x1f\x7f]{1,200}$")
 
 
 def _check_rounds(rounds: object) -> int | None:
@@ -55,16 +49,7 @@ def _check_resource_ref(ref: object) -> str:
     return ref  # type: ignore[return-value]
 
 
-def _check_session_id(session_id: object) -> str:
-    if not isinstance(session_id, str) or not _SESSION_ID.match(session_id):
-        raise InvalidRequestError(
-            f"Invalid session id {session_id!r}: use a string of 1 to 200 characters without "
-            "control characters (e.g. 'tutor-1')."
-        )
-    return session_id
-
-
-class LLMCore:
+class LLMCore(SessionMethods, VectorStoreMethods, MCPMethods):
     """One async API over many LLM providers, with sessions, context management and RAG.
 
     Args:
@@ -347,7 +332,7 @@ class LLMCore:
                 f"message must be a non-empty string, got {message!r:.60}. Pass the user's text."
             )
         if session_id is not None:
-            _check_session_id(session_id)
+            check_session_id(session_id)
         if system_message is not None and not isinstance(system_message, str):
             raise InvalidRequestError(
                 f"system_message must be a string, got {type(system_message).__name__}."
@@ -409,69 +394,6 @@ class LLMCore:
             )
         return resolved
 
-    # -- MCP --------------------------------------------------------------
-
-    def add_mcp_server(self, name: str, server: Any, *, timeout: float = 30.0) -> None:
-        """Use an MCP server not in the config: an in-process ``MCPServer``,
-        a streamable HTTP URL, or ``mcp.StdioServerParameters``."""
-        self._services.mcp.add_server(name, server, timeout=timeout)
-
-    async def list_mcp_resources(self, server: str | None = None) -> list[MCPResourceInfo]:
-        """The resources of one MCP server, or of all of them.
-
-        Raises:
-            MCPError: a server is unknown or failed.
-        """
-        from llmcore.mcp.context import list_resources
-
-        return await list_resources(self._services.mcp, server)
-
-    async def read_mcp_resource(self, server: str, uri: str) -> ContextDocument:
-        """Read one MCP resource as a document (``content``, ``metadata["mime_type"]``)."""
-        from llmcore.mcp.context import read_resource
-
-        return await read_resource(self._services.mcp, server, uri)
-
-    async def get_mcp_prompt(
-        self, server: str, name: str, arguments: Mapping[str, str] | None = None
-    ) -> list[Message]:
-        """An MCP server's prompt, filled with ``arguments``, as messages ready to send."""
-        from llmcore.mcp.context import get_prompt
-
-        return await get_prompt(self._services.mcp, server, name, arguments)
-
-    # -- sessions ---------------------------------------------------------
-
-    async def get_session(self, session_id: str) -> ChatSession | None:
-        """Load a session with all its messages, or None if it does not exist."""
-        store = await self._services.session_store()
-        return await store.get_session(_check_session_id(session_id))
-
-    async def list_sessions(
-        self, *, limit: int | None = None, offset: int = 0
-    ) -> list[SessionInfo]:
-        """List sessions (metadata only), most recently updated first."""
-        if limit is not None and (not isinstance(limit, int) or limit < 0):
-            raise InvalidRequestError(
-                f"limit must be a non-negative integer or None, got {limit!r}."
-            )
-        if not isinstance(offset, int) or offset < 0:
-            raise InvalidRequestError(f"offset must be a non-negative integer, got {offset!r}.")
-        store = await self._services.session_store()
-        return await store.list_sessions(limit=limit, offset=offset)
-
-    async def delete_session(self, session_id: str) -> bool:
-        """Delete a session; True if it existed."""
-        store = await self._services.session_store()
-        return await store.delete_session(_check_session_id(session_id))
-
-    async def rename_session(self, session_id: str, name: str) -> bool:
-        """Give a session a display name; True if it exists."""
-        if not isinstance(name, str) or not name.strip():
-            raise InvalidRequestError("name must be a non-empty string.")
-        store = await self._services.session_store()
-        return await store.update_session(_check_session_id(session_id), name=name)
-
     # -- providers --------------------------------------------------------
 
     def get_available_providers(self) -> list[str]:
@@ -486,124 +408,3 @@ class LLMCore:
             ProviderError: the provider's API failed.
         """
         return await self._services.provider(provider_name).get_available_models()
-
-    # -- RAG: vector store collections -------------------------------------
-
-    async def add_document_to_vector_store(
-        self,
-        content: str,
-        *,
-        metadata: Mapping[str, Any] | None = None,
-        doc_id: str | None = None,
-        collection_name: str | None = None,
-    ) -> str:
-        """Embed one document and store it (replacing any with the same id); return its id.
-
-        Args:
-            content: the text.
-            metadata: flat metadata (strings, numbers, booleans); ``source``
-                is shown when the document is cited.
-            doc_id: its id (default: a new random id).
-            collection_name: the collection (default:
-                ``storage.vector.default_collection``); created on first use.
-
-        Raises:
-            InvalidRequestError: an argument is invalid.
-            EmbeddingError: the embedding model failed.
-            VectorStorageError: the store failed, or the collection was built
-                with another embedding model.
-        """
-        document = {"content": content, "metadata": metadata, "id": doc_id}
-        ids = await self.add_documents_to_vector_store([document], collection_name=collection_name)
-        return ids[0]
-
-    async def add_documents_to_vector_store(
-        self,
-        documents: Sequence[str | Mapping[str, Any] | ContextDocument],
-        *,
-        collection_name: str | None = None,
-        batch_size: int | None = None,
-    ) -> list[str]:
-        """Embed and store many documents in batches; return their ids, in order.
-
-        Args:
-            documents: strings, or dicts ``{"content": str, "metadata": dict,
-                "id": str}`` (metadata and id optional), or ContextDocuments.
-                A document whose id exists is replaced (upsert).
-            collection_name: the collection (default:
-                ``storage.vector.default_collection``); created on first use.
-            batch_size: documents embedded and written per round (default 256).
-
-        Raises:
-            InvalidRequestError: a document is invalid (nothing is stored).
-            EmbeddingError: the embedding model failed.
-            VectorStorageError: the store failed (batches already written are
-                kept; repeating the call is safe), or the collection was built
-                with another embedding model.
-        """
-        from llmcore import rag
-
-        return await rag.add_documents(
-            self._services, documents, collection_name=collection_name, batch_size=batch_size
-        )
-
-    async def search_vector_store(
-        self,
-        query: str,
-        *,
-        k: int,
-        collection_name: str | None = None,
-        filter_metadata: Mapping[str, Any] | None = None,
-    ) -> list[ContextDocument]:
-        """Return the ``k`` documents most similar to ``query``, best first.
-
-        Each has ``score``, its cosine similarity to the query (1.0 = same).
-
-        Args:
-            query: the text to search for.
-            k: how many documents to return (at most).
-            collection_name: the collection (default: ``storage.vector.default_collection``).
-            filter_metadata: ``{key: value}`` pairs a document's metadata must all match.
-
-        Raises:
-            InvalidRequestError: an argument is invalid.
-            VectorStorageError: the collection does not exist, was built with
-                another embedding model, or the store failed.
-        """
-        from llmcore import rag
-
-        return await rag.search(
-            self._services,
-            query,
-            k=k,
-            collection_name=collection_name,
-            filter_metadata=filter_metadata,
-        )
-
-    async def delete_documents_from_vector_store(
-        self, document_ids: Sequence[str], *, collection_name: str | None = None
-    ) -> bool:
-        """Delete documents by id; True if any of them existed.
-
-        Raises:
-            InvalidRequestError: an id is invalid.
-            VectorStorageError: the store failed.
-        """
-        from llmcore import rag
-
-        deleted = await rag.delete_documents(
-            self._services, document_ids, collection_name=collection_name
-        )
-        return deleted > 0
-
-    async def list_collections(self) -> list[CollectionInfo]:
-        """Every collection: name, embedding model, dimension and document count."""
-        from llmcore import rag
-
-        return await rag.list_collections(self._services)
-
-    async def delete_collection(self, collection_name: str) -> bool:
-        """Delete a collection and all its documents; True if it existed."""
-        from llmcore import rag
-
-        return await rag.delete_collection(self._services, collection_name)
