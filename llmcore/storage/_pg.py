@@ -8,6 +8,7 @@ transaction, committed when the block ends and rolled back if it raises.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,7 +16,29 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
-__all__ = ["PgPool", "PgTx"]
+from llmcore.exceptions import ConfigError
+
+__all__ = ["PgPool", "PgTx", "check_table_prefix"]
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
+
+
+def check_table_prefix(table_name: object, key: str) -> str:
+    """Return ``table_name`` if it is safe as a table name prefix, else raise.
+
+    Table names are always quoted as identifiers too; this check keeps them
+    readable and short enough for the suffixes added to them.
+
+    Raises:
+        ConfigError: naming the config ``key``.
+    """
+    if not isinstance(table_name, str) or not _IDENTIFIER.fullmatch(table_name):
+        raise ConfigError(
+            f"{key} {table_name!r:.60} is not a valid table name prefix: use 1 to 40 "
+            "letters, digits or '_', starting with a letter or '_'.",
+            key=key,
+        )
+    return table_name
 
 
 def _on_asyncio() -> bool:

@@ -14,7 +14,6 @@ hides which, for this store and for pgvector.
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -25,9 +24,9 @@ import anyio.to_thread
 import msgspec
 
 from llmcore.config.schema import redact_url
-from llmcore.exceptions import ConfigError, SessionStorageError
+from llmcore.exceptions import SessionStorageError
 from llmcore.models import ChatSession, Message, Role, SessionInfo
-from llmcore.storage._pg import PgPool, PgTx
+from llmcore.storage._pg import PgPool, PgTx, check_table_prefix
 from llmcore.storage.sessions.base import (
     BaseSessionStorage,
     MessagePage,
@@ -40,7 +39,6 @@ if TYPE_CHECKING:
 
 __all__ = ["SCHEMA_VERSION", "PostgresSessionStorage"]
 
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
 
 # Each entry upgrades the schema from version N-1 to N. {s}, {m} and {i_*} are
 # identifiers derived from the validated table_name.
@@ -97,12 +95,7 @@ class PostgresSessionStorage(BaseSessionStorage):
     def __init__(
         self, db_url: str, *, table_name: str = "llmcore", pool_size: int = 5, timeout: float = 10
     ):
-        if not isinstance(table_name, str) or not _IDENTIFIER.fullmatch(table_name):
-            raise ConfigError(
-                f"storage.session.table_name {table_name!r:.60} is not a valid table name "
-                "prefix: use 1 to 40 letters, digits or '_', starting with a letter or '_'.",
-                key="storage.session.table_name",
-            )
+        check_table_prefix(table_name, "storage.session.table_name")
         self.db_url = db_url
         self.table_name = table_name
         self.pool_size = pool_size

@@ -14,7 +14,6 @@ scans, so a selective filter still yields ``k`` results.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
@@ -23,9 +22,9 @@ import anyio
 import msgspec
 
 from llmcore.config.schema import redact_url
-from llmcore.exceptions import ConfigError, InvalidRequestError, VectorStorageError
+from llmcore.exceptions import InvalidRequestError, VectorStorageError
 from llmcore.models import ContextDocument
-from llmcore.storage._pg import PgPool, PgTx
+from llmcore.storage._pg import PgPool, PgTx, check_table_prefix
 from llmcore.storage.vectors.base import (
     BaseVectorStorage,
     CollectionInfo,
@@ -38,7 +37,6 @@ from llmcore.storage.vectors.base import (
 __all__ = ["PgVectorStorage"]
 
 T = TypeVar("T")
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
 _encode = msgspec.json.encode
 
 
@@ -69,12 +67,7 @@ class PgVectorStorage(BaseVectorStorage):
         pool_size: int = 5,
         timeout: float = 10.0,
     ):
-        if not isinstance(table_name, str) or not _IDENTIFIER.fullmatch(table_name):
-            raise ConfigError(
-                f"storage.vector.table_name {table_name!r:.60} is not a valid table name prefix: "
-                "use 1 to 40 letters, digits or '_', starting with a letter or '_'.",
-                key="storage.vector.table_name",
-            )
+        check_table_prefix(table_name, "storage.vector.table_name")
         self.db_url = db_url
         self.table_name = table_name
         self._pool = PgPool(db_url, max_size=pool_size, timeout=timeout)
