@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-__all__ = ["FakeServer", "Handler", "RecordedRequest", "Reply", "split_text"]
+__all__ = ["FakeServer", "Handler", "RecordedRequest", "Reply", "ThreadedServer", "split_text"]
 
 
 @dataclass
@@ -145,8 +145,8 @@ class Handler(BaseHTTPRequestHandler):
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
-    request_queue_size = 256
-    fake: FakeServer
+    request_queue_size = 1024  # benchmarks open many connections at once
+    fake: Any
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Stay quiet when a client hangs up (timeouts, aborted streams)."""
@@ -154,28 +154,27 @@ class _HTTPServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-class FakeServer:
-    """A fake provider API on ``127.0.0.1`` served from a background thread."""
+class ThreadedServer:
+    """Serves one fake on ``127.0.0.1`` from a daemon thread; records requests.
+
+    Subclasses set :attr:`handler_class` (a ``BaseHTTPRequestHandler`` that
+    finds its fake as ``self.server.fake``) and :attr:`name`.
+    """
 
     name = "fake"
+    handler_class: type[BaseHTTPRequestHandler]
 
     def __init__(self) -> None:
         self.requests: list[RecordedRequest] = []
-        self._replies: deque[Reply] = deque()
+        self._replies: deque[Any] = deque()
         self._lock = threading.Lock()
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
-        #: HTTP status the token-counting endpoint answers with.
-        self.count_status = 200
 
-    def handle(self, handler: Handler, request: RecordedRequest) -> None:
-        """Answer one request (implemented by each fake)."""
-        raise NotImplementedError
-
-    def start(self) -> FakeServer:
+    def start(self) -> Any:
         """Bind a free port and start serving in a daemon thread."""
         if self._httpd is None:
-            self._httpd = _HTTPServer(("127.0.0.1", 0), Handler)
+            self._httpd = _HTTPServer(("127.0.0.1", 0), self.handler_class)
             self._httpd.fake = self
             self._thread = threading.Thread(
                 target=self._httpd.serve_forever,
@@ -208,6 +207,34 @@ class FakeServer:
             raise RuntimeError(f"Fake {self.name} server is not started")
         return int(self._httpd.server_address[1])
 
+    def enqueue(self, *replies: Any) -> None:
+        """Script replies for the next chat requests (FIFO)."""
+        with self._lock:
+            self._replies.extend(replies)
+
+    def _record(self, request: Any) -> None:
+        with self._lock:
+            self.requests.append(request)
+
+    def _pop_reply(self, default: Any) -> Any:
+        with self._lock:
+            return self._replies.popleft() if self._replies else default
+
+
+class FakeServer(ThreadedServer):
+    """A fake provider API on ``127.0.0.1`` served from a background thread."""
+
+    handler_class = Handler
+
+    def __init__(self) -> None:
+        super().__init__()
+        #: HTTP status the token-counting endpoint answers with.
+        self.count_status = 200
+
+    def handle(self, handler: Handler, request: RecordedRequest) -> None:
+        """Answer one request (implemented by each fake)."""
+        raise NotImplementedError
+
     @property
     def url(self) -> str:
         """``http://127.0.0.1:PORT``."""
@@ -225,11 +252,6 @@ class FakeServer:
         with self._lock:
             return [r for r in self.requests if r.path.endswith(suffix)]
 
-    def enqueue(self, *replies: Reply) -> None:
-        """Script replies for the next chat requests (FIFO)."""
-        with self._lock:
-            self._replies.extend(replies)
-
     def reset(self) -> None:
         """Forget recorded requests, scripted replies and settings."""
         with self._lock:
@@ -237,14 +259,9 @@ class FakeServer:
             self._replies.clear()
             self.count_status = 200
 
-    def _record(self, request: RecordedRequest) -> None:
-        with self._lock:
-            self.requests.append(request)
-
     def next_reply(self) -> Reply:
         """The next scripted reply, or the default echo; sleeps its ``delay``."""
-        with self._lock:
-            reply = self._replies.popleft() if self._replies else Reply()
+        reply: Reply = self._pop_reply(Reply())
         if reply.delay:
             time.sleep(reply.delay)
         return reply

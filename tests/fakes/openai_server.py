@@ -17,14 +17,13 @@ from __future__ import annotations
 import json
 import re
 import socket
-import sys
-import threading
 import time
 import uuid
-from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from fakes._server import ThreadedServer
 
 __all__ = ["FakeOpenAIServer", "RecordedRequest", "Reply"]
 
@@ -108,7 +107,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     wbufsize = -1  # buffer writes: headers + body go out in one send on flush
-    server: _HTTPServer
+    server: Any  # the fakes._server HTTP server; .fake is the FakeOpenAIServer
 
     def setup(self) -> None:
         self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -250,64 +249,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    request_queue_size = 1024  # benchmarks open many connections at once
-    fake: FakeOpenAIServer
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Stay quiet when a client hangs up (aborted streams, dropped keep-alives)."""
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-class FakeOpenAIServer:
+class FakeOpenAIServer(ThreadedServer):
     """A fake OpenAI API on ``127.0.0.1`` served from a background thread."""
 
+    name = "openai"
+    handler_class = _Handler
+
     def __init__(self) -> None:
+        super().__init__()
         self.models: list[str] = list(DEFAULT_MODELS)
-        self.requests: list[RecordedRequest] = []
-        self._replies: deque[Reply] = deque()
-        self._lock = threading.Lock()
-        self._httpd: _HTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> FakeOpenAIServer:
-        """Bind a free port and start serving in a daemon thread."""
-        if self._httpd is None:
-            self._httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
-            self._httpd.fake = self
-            self._thread = threading.Thread(
-                target=self._httpd.serve_forever,
-                kwargs={"poll_interval": 0.05},
-                name="fake-openai-server",
-                daemon=True,
-            )
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the listening socket."""
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            if self._thread is not None:
-                self._thread.join()
-            self._httpd = self._thread = None
-
-    def __enter__(self) -> FakeOpenAIServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        """The bound TCP port (the server must be started)."""
-        if self._httpd is None:
-            raise RuntimeError("FakeOpenAIServer is not started")
-        return int(self._httpd.server_address[1])
 
     @property
     def base_url(self) -> str:
@@ -320,11 +270,6 @@ class FakeOpenAIServer:
         with self._lock:
             return self.requests[-1] if self.requests else None
 
-    def enqueue(self, *replies: Reply) -> None:
-        """Script replies for the next chat completion requests (FIFO)."""
-        with self._lock:
-            self._replies.extend(replies)
-
     def reset(self) -> None:
         """Forget recorded requests and pending scripted replies; restore the models."""
         with self._lock:
@@ -332,10 +277,6 @@ class FakeOpenAIServer:
             self._replies.clear()
             self.models = list(DEFAULT_MODELS)
 
-    def _record(self, request: RecordedRequest) -> None:
-        with self._lock:
-            self.requests.append(request)
-
     def _next_reply(self) -> Reply:
-        with self._lock:
-            return self._replies.popleft() if self._replies else Reply()
+        reply: Reply = self._pop_reply(Reply())
+        return reply
