@@ -1,12 +1,14 @@
 """JSON Lines session store: one human-readable file per session.
 
 Files live in one folder (``[storage.session] path``). An append writes the
-turn's lines at the end of the file and fsyncs; a crash leaves at most an
-unfinished last append, which readers skip (see
-:mod:`llmcore.storage.sessions.jsonl`). Renames and metadata changes write
-a new file (temporary file, fsync, atomic rename). Writers to one session
-are serialised by an in-process lock and a lock file under ``.locks/`` that
-other processes respect too. Every file operation runs in a worker thread.
+turn's lines at the end of the file and fsyncs; a crash leaves at most a
+torn last append, which readers skip and the next append cuts off (see
+:mod:`llmcore.storage.sessions.jsonl`). Files edited by hand stay readable:
+a missing last newline or a deleted reply line loses nothing. Renames and
+metadata changes write a new file (temporary file, fsync, atomic rename).
+Writers to one session are serialised by an in-process lock and a lock file
+under ``.locks/`` that other processes respect too. Every file operation
+runs in a worker thread.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from llmcore.storage.sessions.base import (
     BaseSessionStorage,
     MessagePage,
     check_limit,
+    check_messages,
+    check_metadata,
     check_session_id,
 )
 
@@ -136,36 +140,68 @@ class JsonSessionStorage(BaseSessionStorage):
     @staticmethod
     def _header(f: IO[bytes], path: Path) -> tuple[jsonl.Header, int]:
         f.seek(0)
-        line = f.readline()
+        line = f.readline()  # a header alone may lack its newline (an editor stripped it)
         try:
-            if not line.endswith(b"\n"):
-                raise msgspec.DecodeError("no complete header line")
             return jsonl.decode_header(line), len(line)
         except msgspec.DecodeError as exc:
             raise _CorruptFile(f"{path} has no valid session header ({exc})") from None
 
-    def _scan(self, path: Path, f: IO[bytes], header: jsonl.Header, start: int) -> _Index:
-        """Count messages and collect system messages, resuming an earlier scan."""
-        key = (os.fstat(f.fileno()).st_ino, header.created_at, start)
+    def _committed(self, path: Path, f: IO[bytes], start: int) -> jsonl.Tail:
+        """Where the committed records of an open file end, as a reader sees them.
+
+        Records after the last end marker that are not a torn append are
+        kept (a hand edit removed the lines after them), but a writer between
+        two lines of its append looks the same: wait for writers (the
+        session's lock file) and look again, so no reader sees half an
+        append. A folder that cannot be locked (read-only) is read as it is.
+        """
+        tail = jsonl.committed_end(f, start, os.fstat(f.fileno()).st_size)
+        if tail.marked:
+            return tail
+        try:
+            return self._with_file_lock(
+                path.name[: -len(_SUFFIX)],
+                lambda _: jsonl.committed_end(f, start, os.fstat(f.fileno()).st_size),
+            )
+        except (OSError, SessionStorageError):
+            return tail
+
+    def _scan(
+        self, path: Path, f: IO[bytes], header: jsonl.Header, start: int
+    ) -> tuple[int, list[jsonl.Record]]:
+        """Count messages and collect system messages, resuming an earlier scan.
+
+        Only whole appends (through an end marker) are remembered; records
+        after the last one (a hand edit, an append being written) are read
+        again each time.
+        """
+        st = os.fstat(f.fileno())
+        key = (st.st_ino, header.created_at, start)
         with self._index_lock:
             cached = self._index.get(path)
-            if cached is not None and cached.key == key:
+            if cached is not None and cached.key == key and cached.scanned_to <= st.st_size:
                 index = _Index(key, cached.scanned_to, cached.count, list(cached.system))
-            else:
+            else:  # a new file, or one cut shorter by hand: start again
                 index = _Index(key, start)
         f.seek(index.scanned_to)
-        pos, pending, pending_system = index.scanned_to, 0, []
+        pos, pending, pending_system, settled = index.scanned_to, 0, [], True
         for line in f:
             if not line.endswith(b"\n"):
+                settled = False
                 break
+            pos += len(line)
+            if not line.strip():
+                if not pending:
+                    index.scanned_to = pos
+                continue
             try:
                 peek = jsonl.decode_peek(line)
                 if peek.role is Role.SYSTEM:
                     pending_system.append(jsonl.decode_record(line))
             except msgspec.DecodeError:
+                settled = False
                 break
             pending += 1
-            pos += len(line)
             if peek.end:
                 index.count += pending
                 index.system += pending_system
@@ -175,7 +211,18 @@ class JsonSessionStorage(BaseSessionStorage):
             self._index.move_to_end(path)
             while len(self._index) > _INDEX_SIZE:
                 self._index.popitem(last=False)
-        return index
+        count, system = index.count, list(index.system)
+        if settled and not pending:
+            return count, system
+        end = self._committed(path, f, start).end
+        f.seek(index.scanned_to)
+        for line in f.read(max(0, end - index.scanned_to)).splitlines():
+            if line.strip():
+                record = _record(line, path)
+                count += 1
+                if record.role is Role.SYSTEM:
+                    system.append(record)
+        return count, system
 
     def _info(self, path: Path) -> SessionInfo | None:
         try:
@@ -184,14 +231,14 @@ class JsonSessionStorage(BaseSessionStorage):
             return None
         with f:
             header, start = self._header(f, path)
-            index = self._scan(path, f, header, start)
+            count, _ = self._scan(path, f, header, start)
             mtime = os.fstat(f.fileno()).st_mtime_ns
         return SessionInfo(
             id=header.id,
             name=header.name,
             created_at=header.created_at,
             updated_at=datetime.fromtimestamp(mtime / 1e9, UTC),
-            message_count=index.count,
+            message_count=count,
             metadata=header.metadata,
         )
 
@@ -239,13 +286,14 @@ class JsonSessionStorage(BaseSessionStorage):
     ) -> tuple[SessionInfo, bool]:
         """Return the session's header, creating the session file if absent."""
         path = self._path(self._stem(session_id))
+        meta = check_metadata(metadata, backend=self.backend, session_id=session_id)
         info = await self._run("ensure_session", lambda: self._info(path))
         if info is not None:
             return info, False
         created = await self._locked(
             session_id,
             "ensure_session",
-            lambda stem: self._create(stem, session_id, name, dict(metadata or {})),
+            lambda stem: self._create(stem, session_id, name, dict(meta)),
         )
         info = await self._run("ensure_session", lambda: self._info(path))
         assert info is not None
@@ -258,37 +306,44 @@ class JsonSessionStorage(BaseSessionStorage):
         retried append does not duplicate it.
         """
         check_session_id(session_id, backend=self.backend)
-        if not messages:
+        batch = check_messages(session_id, messages, backend=self.backend)
+        if not batch:
             return
-        batch = list(messages)
 
         def work(stem: str) -> None:
             self._create(stem, session_id, None, {})
             path = self._path(stem)
-            with path.open("r+b") as f:
-                _, start = self._header(f, path)
-                size = os.fstat(f.fileno()).st_size
-                end, last_append = jsonl.committed_end(f, start, size)
-                if end < size:  # an append cut short by a crash: drop its tail
-                    f.truncate(end)
-                seen = {r.id for r in last_append}
-                new = []
-                for m in batch:
-                    if m.id not in seen:
-                        seen.add(m.id)
-                        new.append(m)
-                if not new:
-                    return
-                f.seek(end)
-                try:
-                    f.write(jsonl.encode_messages(new))
-                    f.flush()
-                    os.fsync(f.fileno())
-                except BaseException:
-                    f.truncate(end)
-                    raise
+            while True:
+                with path.open("r+b") as f:
+                    header, start = self._header(f, path)
+                    size = os.fstat(f.fileno()).st_size
+                    tail = jsonl.committed_end(f, start, size)
+                    if tail.marked:
+                        _append(f, path, tail, size, batch)
+                        return
+                    self._mark_end(path, f, header, start, tail)
+                # The file was replaced: append to the new one.
 
         await self._locked(session_id, "append_messages", work)
+
+    def _mark_end(
+        self, path: Path, f: IO[bytes], header: jsonl.Header, start: int, tail: jsonl.Tail
+    ) -> None:
+        """Rewrite the file with an end marker on its last record.
+
+        Its reply line was deleted by hand (or a crash fell exactly between
+        two lines): the records left are committed. Marked, they stay so
+        even if the next append is cut short.
+        """
+        logger.info("%s: its last message had no end marker (edited by hand?); adding one", path)
+        record = tail.last_append[0]
+        record.end = True
+
+        def body(out: IO[bytes]) -> None:
+            _copy(f, out, start, tail.last_offset)
+            out.write(jsonl.encode_record(record))
+
+        self._write_new(path, header, body)
 
     async def update_session(
         self,
@@ -298,6 +353,9 @@ class JsonSessionStorage(BaseSessionStorage):
         metadata: dict[str, Any] | None = None,
     ) -> bool:
         """Rename a session and/or merge keys into its metadata (rewrites the file)."""
+        meta = check_metadata(
+            metadata, backend=self.backend, session_id=check_session_id(session_id)
+        )
 
         def work(stem: str) -> bool:
             path = self._path(stem)
@@ -307,11 +365,17 @@ class JsonSessionStorage(BaseSessionStorage):
                 return False
             with f:
                 header, start = self._header(f, path)
-                end, _ = jsonl.committed_end(f, start, os.fstat(f.fileno()).st_size)
+                tail = jsonl.committed_end(f, start, os.fstat(f.fileno()).st_size)
                 header.name = header.name if name is None else name
-                header.metadata = {**header.metadata, **(metadata or {})}
+                header.metadata = {**header.metadata, **meta}
                 header.updated_at = utcnow()
-                self._write_new(path, header, lambda out: _copy(f, out, start, end))
+
+                def body(out: IO[bytes]) -> None:
+                    _copy(f, out, start, tail.end)
+                    if tail.end > start and not tail.newline:
+                        out.write(b"\n")
+
+                self._write_new(path, header, body)
             return True
 
         return await self._locked(session_id, "update_session", work)
@@ -349,11 +413,13 @@ class JsonSessionStorage(BaseSessionStorage):
             with f:
                 header, start = self._header(f, path)
                 if before is None:
-                    stop, _ = jsonl.committed_end(f, start, os.fstat(f.fileno()).st_size)
+                    stop = self._committed(path, f, start).end
                 else:
                     stop = start + max(0, int(before))
                 records: list[tuple[int, jsonl.Record]] = []
                 for offset, line in jsonl.lines_backward(f, start, stop):
+                    if not line.strip():
+                        continue
                     records.append((offset, _record(line, path)))
                     if len(records) == limit:
                         break
@@ -375,8 +441,8 @@ class JsonSessionStorage(BaseSessionStorage):
                 return []
             with f:
                 header, start = self._header(f, path)
-                index = self._scan(path, f, header, start)
-            return [jsonl.to_message(r, header.id) for r in index.system]
+                _, system = self._scan(path, f, header, start)
+            return [jsonl.to_message(r, header.id) for r in system]
 
         return await self._run("read_system_messages", work)
 
@@ -392,9 +458,9 @@ class JsonSessionStorage(BaseSessionStorage):
             with f:
                 header, start = self._header(f, path)
                 st = os.fstat(f.fileno())
-                end, _ = jsonl.committed_end(f, start, st.st_size)
+                end = self._committed(path, f, start).end
                 f.seek(start)
-                lines = f.read(end - start).splitlines()
+                lines = [line for line in f.read(end - start).splitlines() if line.strip()]
             return ChatSession(
                 id=header.id,
                 name=header.name,
@@ -439,6 +505,37 @@ class JsonSessionStorage(BaseSessionStorage):
             return infos
 
         return await self._run("list_sessions", work)
+
+
+def _append(f: IO[bytes], path: Path, tail: jsonl.Tail, size: int, batch: list[Message]) -> None:
+    """Write the messages of ``batch`` not in the last append after ``tail``, and fsync."""
+    if tail.end < size:
+        logger.warning(
+            "%s: dropping the %d bytes after its last complete append (an append cut short "
+            "by a crash, or damaged lines)",
+            path,
+            size - tail.end,
+        )
+        f.truncate(tail.end)
+    seen = {r.id for r in tail.last_append}
+    new = []
+    for m in batch:
+        if m.id not in seen:
+            seen.add(m.id)
+            new.append(m)
+    if not new:
+        return
+    data = jsonl.encode_messages(new)
+    if not tail.newline:
+        data = b"\n" + data  # the last line lost its newline (an editor stripped it)
+    f.seek(tail.end)
+    try:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    except BaseException:
+        f.truncate(tail.end)
+        raise
 
 
 def _record(line: bytes, path: Path) -> jsonl.Record:

@@ -7,10 +7,13 @@ A session file is one header line, then one line per message::
     {"id": "a3..", "role": "assistant", "content": "Hello!", "timestamp": "...", "end": true}
 
 An append writes all its messages at once and marks the last one ``"end":
-true``. A crash can only cut the *last* append short, so a reader ignores
-whatever follows the last ``end`` line: a half-written turn is never seen,
-and the turns before it are intact. Writers cut such a tail off before they
-append (under the session's lock).
+true``. A crash can only cut the *last* append short, and then the file ends
+inside a line that does not parse (a torn line). Only such a tail is
+uncommitted: the torn line, and the complete lines of the same append before
+it (those after the last ``end`` line). Every other record is kept, even
+without an end marker after it (someone deleted the reply line by hand) or
+without its newline (an editor stripped it). Complete lines that fail to
+parse at the very end are dropped too; blank lines are ignored.
 
 Page cursors (``before``) are byte offsets counted from the end of the
 header, so they stay valid when a rename rewrites the header.
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any
 from urllib.parse import quote
@@ -33,6 +37,7 @@ __all__ = [
     "FORMAT_VERSION",
     "Header",
     "Record",
+    "Tail",
     "committed_end",
     "decode_header",
     "encode_messages",
@@ -116,6 +121,11 @@ def decode_header(line: bytes) -> Header:
     return _decode_header(line)
 
 
+def encode_record(record: Record) -> bytes:
+    """One message line, newline included."""
+    return _encoder.encode(record) + b"\n"
+
+
 def encode_messages(messages: list[Message]) -> bytes:
     """The lines of one append, the last marked ``end``."""
     out = bytearray()
@@ -153,23 +163,25 @@ def to_message(record: Record, session_id: str) -> Message:
 def lines_backward(f: IO[bytes], start: int, end: int) -> Iterator[tuple[int, bytes]]:
     """Yield ``(offset, line)`` for the lines in ``[start, end)``, newest first.
 
-    ``end`` must be just after a newline (or equal ``start``). Reads blocks
-    from the end, so the cost is the size of what the caller consumes.
+    Lines are yielded without their newline; the last one may lack it.
+    ``start`` must be the start of a line. Reads blocks from the end, so the
+    cost is the size of what the caller consumes.
     """
-    buf = b""
+    if end <= start:
+        return
+    f.seek(end - 1)
+    if f.read(1) == b"\n":
+        end -= 1  # the newline ends the last line; it does not start an empty one
+    buf = b""  # the bytes [pos, end) not yielded yet
     pos = end
     while True:
-        while buf:
-            idx = buf.rfind(b"\n", 0, len(buf) - 1)
-            if idx < 0:
-                if pos > start:
-                    break  # the first line may begin before pos: read more
-                yield pos, buf[:-1]
-                buf = b""
-                break
-            yield pos + idx + 1, buf[idx + 1 : -1]
-            buf = buf[: idx + 1]
+        idx = buf.rfind(b"\n")
+        while idx >= 0:
+            yield pos + idx + 1, buf[idx + 1 :]
+            buf = buf[:idx]
+            idx = buf.rfind(b"\n")
         if pos <= start:
+            yield pos, buf
             return
         n = min(_BLOCK, pos - start)
         pos -= n
@@ -177,45 +189,68 @@ def lines_backward(f: IO[bytes], start: int, end: int) -> Iterator[tuple[int, by
         buf = f.read(n) + buf
 
 
-def committed_end(f: IO[bytes], start: int, size: int) -> tuple[int, list[Record]]:
-    """Find where the last complete append ends.
+@dataclass(slots=True)
+class Tail:
+    """Where a file's committed records end, found by :func:`committed_end`.
 
-    Returns that offset and the records of the newest complete lines read
-    to find it (newest first; often the last append, used to skip a repeated
-    append). Anything after the offset is a torn or unfinished append.
+    Attributes:
+        end: the offset just after the committed records; what follows is
+            a torn append or damaged lines, which the next append cuts off.
+        newline: the committed part ends with a newline (else the next
+            append writes one first).
+        marked: the last committed record carries the end marker (True
+            when there is no record). False after a hand edit removed the
+            lines after it, or while a writer is between lines.
+        last_offset: where the last committed record's line starts.
+        last_append: the records of the last committed append, newest
+            first (used to skip a repeated append).
     """
-    end = size
-    if size > start:
-        f.seek(size - 1)
-        if f.read(1) != b"\n":
-            end = _after_last_newline(f, start, size)
-    found: int | None = None
-    last_append: list[Record] = []
-    for offset, line in lines_backward(f, start, end):
+
+    end: int
+    newline: bool
+    marked: bool = True
+    last_offset: int = 0
+    last_append: list[Record] = field(default_factory=list)
+
+
+def committed_end(f: IO[bytes], start: int, size: int) -> Tail:
+    """Find where the committed records of the file end (see the module doc).
+
+    Reads from the end, usually just the last append's lines.
+    """
+    torn = damaged = False
+    newest = True  # the next non-blank line read is the file's last
+    tail = Tail(end=start, newline=True, last_offset=start)
+    found = False
+    for offset, line in lines_backward(f, start, size):
+        if not line.strip():
+            continue
         try:
             record = decode_record(line)
         except msgspec.DecodeError:
-            if found is None:
-                continue  # a torn line of the unfinished tail
-            break
-        if found is None:
-            if record.end:  # lines after the last end marker are unfinished
-                found = offset + len(line) + 1
-                last_append.append(record)
+            if found:
+                break  # a damaged line before the last append: readers report it
+            if newest and offset + len(line) == size:
+                torn = True  # the file ends inside this line: an append cut short
+            else:
+                damaged = True
+            newest = False
+            continue
+        newest = False
+        if not found:
+            if torn and not record.end:
+                continue  # a complete line of the append the crash cut short
+            found = True
+            tail.end = min(offset + len(line) + 1, size)
+            tail.marked, tail.last_offset = record.end, offset
+            tail.last_append.append(record)
             continue
         if record.end:
             break  # the end of the append before
-        last_append.append(record)
-    return (start if found is None else found), last_append
-
-
-def _after_last_newline(f: IO[bytes], start: int, size: int) -> int:
-    pos = size
-    while pos > start:
-        n = min(_BLOCK, pos - start)
-        pos -= n
-        f.seek(pos)
-        idx = f.read(n).rfind(b"\n")
-        if idx >= 0:
-            return pos + idx + 1
-    return start
+        tail.last_append.append(record)
+    if not (torn or damaged):
+        tail.end = size  # blank lines after the last record are left as they are
+    if tail.end > 0:
+        f.seek(tail.end - 1)
+        tail.newline = f.read(1) == b"\n"
+    return tail
