@@ -27,6 +27,7 @@ from llmcore.exceptions import (
     SessionNotFoundError,
     SessionStorageError,
     StorageError,
+    ToolRoundsError,
     VectorStorageError,
 )
 from llmcore.models import ChatSession, ContextDocument, Message, Role, SessionInfo, ToolCall, Usage
@@ -35,11 +36,13 @@ from llmcore.turn import Turn
 
 if TYPE_CHECKING:
     from llmcore.api import LLMCore
+    from llmcore.pipeline.stream import ChatStream
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ChatSession",
+    "ChatStream",
     "ConfigError",
     "ContextDocument",
     "ContextError",
@@ -59,6 +62,7 @@ __all__ = [
     "Stage",
     "StorageError",
     "ToolCall",
+    "ToolRoundsError",
     "Turn",
     "Usage",
     "VectorStorageError",
@@ -72,4 +76,8 @@ def __getattr__(name: str) -> Any:
         from llmcore.api import LLMCore
 
         return LLMCore
+    if name == "ChatStream":
+        from llmcore.pipeline.stream import ChatStream
+
+        return ChatStream
     raise AttributeError(f"module 'llmcore' has no attribute {name!r}")

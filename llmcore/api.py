@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -20,6 +20,7 @@ from llmcore.config.loader import ResolvedConfig, load_config
 from llmcore.config.schema import LLMCoreConfig
 from llmcore.exceptions import ConfigError, InvalidRequestError
 from llmcore.pipeline import Pipeline, PipelineLoader
+from llmcore.pipeline.stream import ChatStream, StreamRegistry
 from llmcore.services import Services
 from llmcore.storage.sessions.base import check_session_id
 from llmcore.turn import RagRequest, Turn
@@ -90,6 +91,7 @@ class LLMCore(SessionMethods, VectorStoreMethods, MCPMethods):
         self._services = Services(config)
         self._pipelines = PipelineLoader(self._services, config.pipelines.paths)
         self._global_tools: list[Tool] | None = None
+        self._streams = StreamRegistry()
         # Build the default pipeline now: a bad definition fails here, not mid-turn.
         self._pipelines.load(config.pipelines.default)
 
@@ -120,8 +122,11 @@ class LLMCore(SessionMethods, VectorStoreMethods, MCPMethods):
         await self.close()
 
     async def close(self) -> None:
-        """Close provider clients and storage connections."""
-        await self._services.aclose()
+        """Finish unfinished streams (saving their turns), then close clients and stores."""
+        try:
+            await self._streams.aclose()
+        finally:
+            await self._services.aclose()
 
     # -- chat -------------------------------------------------------------
 
@@ -160,8 +165,9 @@ class LLMCore(SessionMethods, VectorStoreMethods, MCPMethods):
         (``turn.response``: text, usage, finish reason), the trace of every
         stage with its duration, the history kept and dropped
         (``turn.context``), the token budget, and the retrieved documents.
-        With ``stream=True``, iterate ``turn.chunks``; the Turn is complete
-        (and the session saved) once that generator ends or is closed.
+        With ``stream=True``, iterate ``turn.chunks`` (a
+        :class:`~llmcore.pipeline.stream.ChatStream`); the Turn is complete
+        (and the session saved) once that stream ends or is closed.
         """
         turn = self._new_turn(
             message,
@@ -179,7 +185,10 @@ class LLMCore(SessionMethods, VectorStoreMethods, MCPMethods):
         turn.tools = await self._tools(tools, mcp_servers)
         turn.max_tool_rounds = _check_rounds(max_tool_rounds)
         turn.mcp_resources = [_check_resource_ref(r) for r in mcp_resources or ()]
-        return await self.load_pipeline(turn.pipeline).run(turn)
+        runner = self.load_pipeline(turn.pipeline)
+        # An earlier stream on this session, left unfinished, is saved first.
+        await self._streams.settle(turn.session_id)
+        return await runner.run(turn, self._streams)
 
     @overload
     async def chat(
@@ -225,7 +234,7 @@ class LLMCore(SessionMethods, VectorStoreMethods, MCPMethods):
         mcp_servers: Sequence[str] | None = None,
         mcp_resources: Sequence[str] | None = None,
         **provider_kwargs: Any,
-    ) -> AsyncGenerator[str, None]: ...
+    ) -> ChatStream: ...
 
     async def chat(
         self,
@@ -247,15 +256,17 @@ class LLMCore(SessionMethods, VectorStoreMethods, MCPMethods):
         mcp_servers: Sequence[str] | None = None,
         mcp_resources: Sequence[str] | None = None,
         **provider_kwargs: Any,
-    ) -> str | AsyncGenerator[str, None]:
+    ) -> str | ChatStream:
         """Send a message and return the reply (or a stream of its chunks).
 
         Args:
             message: the user's message.
-            stream: return an async generator of text chunks instead of the
-                whole reply. The session is saved when the generator is
-                exhausted or closed (``await gen.aclose()``); a reply cut
-                short is saved marked ``interrupted``.
+            stream: return a :class:`~llmcore.pipeline.stream.ChatStream`
+                of text chunks instead of the whole reply. The session is
+                saved when it is exhausted, closed (``await stream.aclose()``,
+                ``async with``), or left with ``break``: a reply cut short is
+                saved marked ``interrupted``, at the latest before the next
+                turn on the session starts or at :meth:`close`.
             session_id: the session to continue (created if new); ``None``
                 for a one-off exchange that is never stored.
             system_message: a system message for this turn; stored in the
@@ -308,8 +319,13 @@ class LLMCore(SessionMethods, VectorStoreMethods, MCPMethods):
             mcp_resources=mcp_resources,
             **provider_kwargs,
         )
-        if turn.chunks is not None:
-            return turn.chunks
+        chunks = turn.chunks
+        if chunks is not None:
+            # The caller holds the stream, not the Turn: without the Turn's
+            # reference back, a stream dropped after ``break`` is collected at
+            # once and its turn finished by the next one.
+            turn.chunks = None
+            return chunks
         return turn.response.text
 
     def _new_turn(

@@ -9,6 +9,7 @@ from llmcore.models import ChatSession, SessionInfo
 from llmcore.storage.sessions.base import check_session_id
 
 if TYPE_CHECKING:
+    from llmcore.pipeline.stream import StreamRegistry
     from llmcore.services import Services
 
 __all__ = ["SessionMethods"]
@@ -18,11 +19,17 @@ class SessionMethods:
     """The stored-session part of :class:`~llmcore.LLMCore`."""
 
     _services: Services
+    _streams: StreamRegistry
 
     async def get_session(self, session_id: str) -> ChatSession | None:
-        """Load a session with all its messages, or None if it does not exist."""
+        """Load a session with all its messages, or None if it does not exist.
+
+        A stream of the session that was dropped unfinished is saved first.
+        """
+        check_session_id(session_id)
+        await self._streams.settle(session_id, close_open=False)
         store = await self._services.session_store()
-        return await store.get_session(check_session_id(session_id))
+        return await store.get_session(session_id)
 
     async def list_sessions(
         self, *, limit: int | None = None, offset: int = 0
@@ -38,9 +45,15 @@ class SessionMethods:
         return await store.list_sessions(limit=limit, offset=offset)
 
     async def delete_session(self, session_id: str) -> bool:
-        """Delete a session; True if it existed."""
+        """Delete a session; True if it existed.
+
+        An unfinished stream of the session is finished first, so it cannot
+        write the session back after the delete.
+        """
+        check_session_id(session_id)
+        await self._streams.settle(session_id)
         store = await self._services.session_store()
-        return await store.delete_session(check_session_id(session_id))
+        return await store.delete_session(session_id)
 
     async def rename_session(self, session_id: str, name: str) -> bool:
         """Give a session a display name; True if it exists."""

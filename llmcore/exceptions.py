@@ -23,6 +23,7 @@ __all__ = [
     "SessionNotFoundError",
     "SessionStorageError",
     "StorageError",
+    "ToolRoundsError",
     "VectorStorageError",
 ]
 
@@ -174,3 +175,20 @@ class MCPError(LLMCoreError):
         super().__init__(message)
         self.server = server
         self.call = call
+
+
+class ToolRoundsError(LLMCoreError):
+    """The model asked for tools again after the turn's last allowed tool round.
+
+    The calls it asked for were not run; they are stored with a "not run"
+    result each, so the session stays a valid conversation.
+
+    Attributes:
+        rounds: the limit that was reached (``max_tool_rounds``).
+        calls: the names of the tools the model asked for and did not get.
+    """
+
+    def __init__(self, message: str, *, rounds: int, calls: Sequence[str] = ()):
+        super().__init__(message)
+        self.rounds = rounds
+        self.calls = list(calls)

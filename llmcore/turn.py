@@ -8,7 +8,7 @@ through the Turn; custom stages may keep their own data in ``turn.state``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +16,7 @@ from llmcore.models import ChatSession, ContextDocument, Message, ToolCall, Usag
 
 if TYPE_CHECKING:
     from llmcore.mcp.format import MCPPayload
+    from llmcore.pipeline.stream import ChatStream
     from llmcore.tools.tool import Tool
 
 __all__ = [
@@ -157,7 +158,7 @@ class Turn:
     state: dict[str, Any] = field(default_factory=dict)
     error: BaseException | None = None
     provider_called: bool = False
-    chunks: AsyncGenerator[str, None] | None = field(default=None, repr=False)
+    chunks: ChatStream | None = field(default=None, repr=False)
     _pending_stream: AsyncIterator[str] | None = field(default=None, repr=False)
 
     @property

@@ -100,9 +100,8 @@ async def test_streaming_saves_the_full_reply_after_the_last_chunk(
         received = []
         async for chunk in stream:
             received.append(chunk)
-            # Nothing is stored until the stream ends.
-            session = await llm.get_session("s")
-            assert session is not None and session.messages == []
+            # Nothing is stored (not even the new session) until the stream ends.
+            assert await llm.get_session("s") is None
         session = await llm.get_session("s")
     assert received == ["Once ", "upon ", "a ", "time."]
     assert session is not None
@@ -329,7 +328,7 @@ async def test_context_length_error_when_the_message_cannot_fit(
     assert info.value.needed > 200
     assert "reserved" in str(info.value)
     assert openai_server.requests == []
-    assert session is not None and session.messages == []  # nothing was sent, nothing stored
+    assert session is None  # nothing was sent, nothing stored: not even an empty session
 
 
 async def test_missing_api_key_is_a_config_error_naming_the_setting(

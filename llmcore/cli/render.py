@@ -8,7 +8,7 @@ caller is told.
 from __future__ import annotations
 
 import signal
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -17,6 +17,7 @@ import click
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from llmcore.pipeline.stream import ChatStream
     from llmcore.turn import Turn
 
 __all__ = ["Interrupt", "footer", "interruptible", "show_stream", "show_text"]
@@ -61,7 +62,7 @@ def interruptible() -> Iterator[Interrupt]:
             loop.remove_signal_handler(signal.SIGINT)
 
 
-async def show_stream(chunks: AsyncGenerator[str, None], con: Console | None) -> None:
+async def show_stream(chunks: ChatStream, con: Console | None) -> None:
     """Print a streamed reply as it arrives, then close the stream.
 
     With a console, the reply is rendered as Markdown in a Live view that

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, Awaitable
 from typing import Any
 
+from llmcore.exceptions import ConfigError, ToolRoundsError
 from llmcore.models import ToolCall, Usage
 from llmcore.providers.base import BaseProvider, ChatResult
 from llmcore.services import Services
 from llmcore.tools.messages import assistant_message, tool_message
 from llmcore.tools.run import run_tool_calls
+from llmcore.tools.tool import ToolResult
 from llmcore.turn import Turn
 
 __all__ = ["CallProvider"]
@@ -40,11 +42,22 @@ class CallProvider:
         turn.provider_called = True
         kwargs = self._kwargs(turn)
         if turn.stream:
-            first = await provider.chat_completion(
-                turn.payload, model=turn.model, stream=True, **kwargs
-            )
-            turn.set_stream(self._stream(turn, provider, first, kwargs))
+            try:
+                first = await provider.chat_completion(
+                    turn.payload, model=turn.model, stream=True, **kwargs
+                )
+            except ConfigError:
+                turn.provider_called = False  # no key, no SDK: nothing was sent
+                raise
+            turn.set_stream(_Chunks(self._stream(turn, provider, first, kwargs), first))
             return
+        try:
+            await self._complete(turn, provider, kwargs)
+        except ConfigError:
+            turn.provider_called = False
+            raise
+
+    async def _complete(self, turn: Turn, provider: BaseProvider, kwargs: dict[str, Any]) -> None:
         for _ in range(self._rounds(turn) + 1):
             result = await provider.chat_completion(turn.payload, model=turn.model, **kwargs)
             self._take(turn, result)
@@ -77,10 +90,10 @@ class CallProvider:
         if not calls or not turn.tools:
             return False
         turn.state["tool_rounds"] = rounds = turn.state.get("tool_rounds", 0) + 1
-        if rounds > self._rounds(turn):
-            turn.note(f"stopped after {rounds - 1} tool rounds (max_tool_rounds)")
-            return False
         sid = turn.session_id or ""
+        limit = self._rounds(turn)
+        if rounds > limit:
+            self._refuse(turn, text, calls, limit)
         by_name = {t.name: t for t in turn.tools}
         results = await run_tool_calls(calls, by_name)
         messages = [assistant_message(text, calls, sid)]
@@ -92,9 +105,34 @@ class CallProvider:
         turn.response.tool_calls = []
         return True
 
+    @staticmethod
+    def _refuse(turn: Turn, text: str, calls: list[ToolCall], limit: int) -> None:
+        """Stop at the tool-round limit: keep the calls, answered as not run, and raise.
+
+        The calls are stored with an error result each, so the session stays
+        a valid conversation for every provider (a call without its result
+        is refused by OpenAI and Anthropic) and shows what happened.
+        """
+        names = ", ".join(c.name for c in calls)
+        note = f"Not run: the tool-round limit (max_tool_rounds = {limit}) was reached."
+        sid = turn.session_id or ""
+        messages = [assistant_message(text, calls, sid)]
+        messages += [tool_message(c, ToolResult(note, is_error=True), sid) for c in calls]
+        turn.new_messages.extend(messages)
+        turn.response.text = ""
+        turn.response.tool_calls = []
+        turn.note(f"stopped: {names} not run (max_tool_rounds = {limit})")
+        raise ToolRoundsError(
+            f"The model asked for more tool calls ({names}) after {limit} tool round(s), the "
+            f"limit for this turn. They were not run; the conversation so far is kept. Pass "
+            f"max_tool_rounds=N (or set llmcore.max_tool_rounds) to allow more rounds.",
+            rounds=limit,
+            calls=[c.name for c in calls],
+        )
+
     async def _stream(
         self, turn: Turn, provider: BaseProvider, events: Any, kwargs: dict[str, Any]
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         response = turn.response
         while True:
             parts: list[str] = []
@@ -123,6 +161,29 @@ class CallProvider:
                 turn.payload, model=turn.model, stream=True, **kwargs
             )
         response.complete = True
+
+
+class _Chunks:
+    """The reply's chunks; closing them closes the provider's stream even if never read."""
+
+    def __init__(self, chunks: AsyncGenerator[str, None], events: Any):
+        self._chunks = chunks
+        self._events = events
+
+    def __aiter__(self) -> _Chunks:
+        return self
+
+    def __anext__(self) -> Awaitable[str]:
+        return self._chunks.__anext__()
+
+    async def aclose(self) -> None:
+        try:
+            await self._chunks.aclose()
+        finally:
+            # A generator closed before its first step never ran its finally.
+            closer = getattr(self._events, "aclose", None)
+            if closer is not None:
+                await closer()
 
 
 def _add(total: Usage | None, more: Usage | None) -> Usage | None:

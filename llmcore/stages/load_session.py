@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from llmcore.context.settings import context_setting
-from llmcore.models import ChatSession, Message, Role, SessionInfo
+from llmcore.models import ChatSession, Message, Role
 from llmcore.services import Services
 from llmcore.turn import Turn
 
@@ -36,12 +36,10 @@ class LoadSession:
             turn.session = ChatSession()
         else:
             store = await self.services.session_store()
-            info: SessionInfo | None
-            if turn.save_session:
-                info, created = await store.ensure_session(sid)
-                turn.note("created" if created else "exists")
-            else:
-                info = await store.get_session_info(sid)
+            # Read only: ``persist`` creates a new session with the turn's
+            # messages, so a turn that never reaches the model stores nothing.
+            info = await store.get_session_info(sid)
+            turn.note("new" if info is None else "exists")
             turn.session = ChatSession(id=sid)
             if info is not None:
                 turn.session = ChatSession(

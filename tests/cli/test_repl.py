@@ -126,7 +126,12 @@ def test_ctrl_c_stops_the_reply_not_the_chat(
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
-    assert stored(tmp_path, "stop-1")[-2:] == [("user", "Next"), ("assistant", "echo: Next")]
+    # What was typed before Ctrl-C is kept: the request had reached the model.
+    assert stored(tmp_path, "stop-1") == [
+        ("user", "Slow question"),
+        ("user", "Next"),
+        ("assistant", "echo: Next"),
+    ]
 
 
 def test_a_stream_cut_midway_is_one_error_line_and_the_chat_goes_on(
@@ -191,3 +196,4 @@ def test_ctrl_c_stops_a_one_shot_reply_with_exit_130(
     child.close()
     assert child.exitstatus == 130
     assert time.monotonic() - began < 4  # it did not wait for the reply
+    assert stored(tmp_path, "one") == [("user", "Slow")]  # what was typed is kept

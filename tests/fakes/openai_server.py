@@ -61,9 +61,10 @@ class Reply:
     ``finish_reason`` defaults to ``"tool_calls"`` when ``tool_calls`` is set,
     else ``"stop"``.  ``delay`` is slept before any byte is sent.  ``cut_after``
     closes a stream abruptly after that many delta chunks (content or tool-call
-    pieces; the role chunk is free).  ``malformed`` sends a truncated JSON body,
-    a non-JSON SSE ``data:`` line right after the role chunk, or (with a non-200
-    ``status``) an HTML error body.
+    pieces; the role chunk is free); ``chunk_delay`` is slept before each of
+    them.  ``malformed`` sends a truncated JSON body, a non-JSON SSE ``data:``
+    line right after the role chunk, or (with a non-200 ``status``) an HTML
+    error body.
     """
 
     text: str | None = None
@@ -77,6 +78,7 @@ class Reply:
     finish_reason: str | None = None
     tool_calls: list[dict[str, Any]] | None = None
     usage: dict[str, int] | None = None
+    chunk_delay: float = 0.0
 
 
 def _error_body(status: int, message: str | None = None) -> dict[str, Any]:
@@ -231,6 +233,8 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.malformed:
             self._event(b"{this is not json")
         for delta in deltas[: reply.cut_after]:
+            if reply.chunk_delay:
+                time.sleep(reply.chunk_delay)
             self._event(chunk(delta))
         if reply.cut_after is not None:
             self.close_connection = True  # abrupt: no finish chunk, [DONE] or 0-chunk

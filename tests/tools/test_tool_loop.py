@@ -11,7 +11,7 @@ import anyio
 import pytest
 from fakes.openai_server import FakeOpenAIServer, Reply
 
-from llmcore import InvalidRequestError, LLMCore, Role
+from llmcore import InvalidRequestError, LLMCore, Role, ToolRoundsError
 from llmcore.tools import as_tool, tool
 
 MakeLLM = Callable[..., AbstractAsyncContextManager[LLMCore]]
@@ -178,15 +178,53 @@ async def test_tool_rounds_are_limited(make_llm: MakeLLM, openai_server: FakeOpe
     loop = Reply(text="checking", tool_calls=[call("get_weather", {"city": "Rome"})])
     openai_server.enqueue(loop, loop, loop, loop)
     async with make_llm() as llm:
-        turn = await llm.chat_turn(
-            "weather?", session_id="s", tools=[get_weather], max_tool_rounds=2
-        )
+        with pytest.raises(ToolRoundsError) as info:
+            await llm.chat_turn("weather?", session_id="s", tools=[get_weather], max_tool_rounds=2)
         session = await llm.get_session("s")
     assert len(openai_server.requests) == 3
-    assert turn.response.text == "checking"
-    assert any("stopped after 2 tool rounds" in n for t in turn.trace for n in t.notes)
+    assert (info.value.rounds, info.value.calls) == (2, ["get_weather"])
+    assert "max_tool_rounds" in str(info.value)
+    assert session is not None
+    # Every call the model made is answered, the third one as not run, so the
+    # stored conversation is one every provider accepts on the next turn.
+    roles = [m.role for m in session.messages]
+    assert roles == [Role.USER, *[Role.ASSISTANT, Role.TOOL] * 3]
+    refused = session.messages[-1]
+    assert refused.metadata["is_error"] is True
+    assert "Not run" in refused.content
+    assert session.messages[-2].content == "checking"
+
+
+async def test_the_turn_after_the_tool_round_limit_is_valid(
+    make_llm: MakeLLM, openai_server: FakeOpenAIServer
+) -> None:
+    openai_server.enqueue(Reply(tool_calls=[call("get_weather", {"city": "Rome"})]))
+    async with make_llm() as llm:
+        with pytest.raises(ToolRoundsError):
+            await llm.chat("weather?", session_id="s", tools=[get_weather], max_tool_rounds=0)
+        assert await llm.chat("and now?", session_id="s") == "echo: and now?"
+    messages = openai_server.last_request.json["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant", "tool", "user"]
+    assert messages[2]["tool_call_id"] == messages[1]["tool_calls"][0]["id"]
+
+
+async def test_streamed_turn_at_the_tool_round_limit_raises_and_keeps_the_calls(
+    make_llm: MakeLLM, openai_server: FakeOpenAIServer
+) -> None:
+    loop = Reply(chunks=["Checking. "], tool_calls=[call("get_weather", {"city": "Rome"})])
+    openai_server.enqueue(loop, loop)
+    async with make_llm() as llm:
+        received = []
+        with pytest.raises(ToolRoundsError):
+            async for chunk in await llm.chat(
+                "weather?", session_id="s", stream=True, tools=[get_weather], max_tool_rounds=1
+            ):
+                received.append(chunk)
+        session = await llm.get_session("s")
+    assert received == ["Checking. ", "Checking. "]
     assert session is not None
     assert [m.role for m in session.messages].count(Role.TOOL) == 2
+    assert not [m for m in session.messages if m.role is Role.ASSISTANT and not m.metadata]
 
 
 async def test_streaming_streams_the_text_of_every_round(

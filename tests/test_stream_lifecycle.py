@@ -1,0 +1,225 @@
+"""Streams left early, cancellation, failed first turns: nothing typed lost, nothing empty kept.
+
+The idioms are the careless ones: ``break`` out of ``async for`` without
+closing, a cancel scope or Ctrl-C while the model is thinking, a program that
+closes llmcore right after breaking out. Every test runs on asyncio and trio.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from fakes.openai_server import FakeOpenAIServer, Reply
+
+from llmcore import ChatSession, ChatStream, ConfigError, LLMCore
+
+MakeLLM = Callable[..., AbstractAsyncContextManager[LLMCore]]
+
+
+def rows(session: ChatSession | None) -> list[tuple[str, str, bool]]:
+    assert session is not None
+    return [(m.role, m.content, bool(m.metadata.get("interrupted"))) for m in session.messages]
+
+
+@pytest.fixture
+def no_error_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """Fail the test if anything (llmcore, asyncio, trio) logged an error."""
+    caplog.set_level(logging.WARNING)
+    yield caplog
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not errors, [r.getMessage() for r in errors]
+    assert "already running" not in caplog.text
+
+
+async def cancel_when_asked(server: FakeOpenAIServer, scope: anyio.CancelScope) -> None:
+    """Cancel ``scope`` once the request has reached the model (like Ctrl-C while it thinks)."""
+    with anyio.fail_after(10):
+        while not server.requests:
+            await anyio.sleep(0.01)
+    scope.cancel()
+
+
+async def test_break_then_the_next_turn_on_the_session_keeps_the_order(
+    make_llm: MakeLLM, openai_server: FakeOpenAIServer, no_error_logs: Any
+) -> None:
+    openai_server.enqueue(Reply(chunks=["Once ", "upon ", "a time."]))
+    async with make_llm() as llm:
+        async for chunk in await llm.chat("first", session_id="s", stream=True):
+            assert chunk == "Once "
+            break
+        assert await llm.chat("second", session_id="s") == "echo: second"
+        session = await llm.get_session("s")
+    assert rows(session) == [
+        ("user", "first", False),
+        ("assistant", "Once ", True),
+        ("user", "second", False),
+        ("assistant", "echo: second", False),
+    ]
+    # The second request already carried the interrupted first turn.
+    assert [m["content"] for m in openai_server.last_request.json["messages"]] == [
+        "first",
+        "Once ",
+        "second",
+    ]
+
+
+async def test_a_stream_still_held_is_closed_by_the_next_turn_on_its_session(
+    make_llm: MakeLLM, openai_server: FakeOpenAIServer, no_error_logs: Any
+) -> None:
+    openai_server.enqueue(Reply(chunks=["Once ", "upon ", "a time."]))
+    async with make_llm() as llm:
+        stream = await llm.chat("first", session_id="s", stream=True)
+        assert await stream.__anext__() == "Once "
+        await llm.chat("second", session_id="s")
+        assert stream.closed
+        assert [c async for c in stream] == []  # reading on ends quietly
+        session = await llm.get_session("s")
+    assert [r[1] for r in rows(session)] == ["first", "Once ", "second", "echo: second"]
+
+
+@pytest.mark.parametrize("collect", [False, True], ids=["refcount", "gc"])
+async def test_break_then_close_saves_the_turn(
+    base_overrides: dict[str, Any],
+    openai_server: FakeOpenAIServer,
+    no_error_logs: Any,
+    collect: bool,
+) -> None:
+    openai_server.enqueue(Reply(chunks=["Once ", "upon ", "a time."]))
+    llm = LLMCore(config_overrides=base_overrides, env_prefix=None)  # no async with
+    async for _chunk in await llm.chat("first", session_id="s", stream=True):
+        break
+    if collect:
+        gc.collect()
+    await llm.close()
+    async with LLMCore(config_overrides=base_overrides, env_prefix=None) as again:
+        session = await again.get_session("s")
+    assert rows(session) == [("user", "first", False), ("assistant", "Once ", True)]
+
+
+async def test_break_inside_async_with_llmcore_saves_the_turn_on_exit(
+    make_llm: MakeLLM, base_overrides: dict[str, Any], openai_server: FakeOpenAIServer,
+    no_error_logs: Any,
+) -> None:  # fmt: skip
+    openai_server.enqueue(Reply(chunks=["Once ", "upon ", "a time."]))
+    async with make_llm() as llm:
+        async for _chunk in await llm.chat("first", session_id="s", stream=True):
+            break
+    async with LLMCore(config_overrides=base_overrides, env_prefix=None) as again:
+        session = await again.get_session("s")
+    assert rows(session) == [("user", "first", False), ("assistant", "Once ", True)]
+
+
+async def test_a_dropped_stream_is_finished_by_the_next_turn_of_any_session(
+    make_llm: MakeLLM, openai_server: FakeOpenAIServer, no_error_logs: Any
+) -> None:
+    openai_server.enqueue(Reply(chunks=["Once ", "upon ", "a time."]))
+    async with make_llm() as llm:
+        async for _chunk in await llm.chat("first", session_id="a", stream=True):
+            break
+        gc.collect()
+        await llm.chat("other", session_id="b")
+        # Saved before close(), by an unrelated turn.
+        session = await llm.get_session("a")
+        assert rows(session) == [("user", "first", False), ("assistant", "Once ", True)]
+
+
+async def test_a_stream_never_read_keeps_the_user_message(
+    make_llm: MakeLLM, openai_server: FakeOpenAIServer, no_error_logs: Any
+) -> None:
+    async with make_llm() as llm:
+        await llm.chat("first", session_id="s", stream=True)  # the result is dropped unread
+        session_before_close = await llm.get_session("s")
+    assert rows(session_before_close) == [("user", "first", False)]
+
+
+async def test_the_explicit_form_closes_at_the_end_of_the_block(
+    make_llm: MakeLLM, openai_server: FakeOpenAIServer, no_error_logs: Any
+) -> None:
+    openai_server.enqueue(Reply(chunks=["Once ", "upon ", "a time."]))
+    async with make_llm() as llm:
+        async with await llm.chat("first", session_id="s", stream=True) as chunks:
+            assert isinstance(chunks, ChatStream)
+            async for _chunk in chunks:
+                break
+            assert await llm.get_session("s") is None  # still open inside the block
+        assert chunks.closed
+        session = await llm.get_session("s")
+        assert rows(session) == [("user", "first", False), ("assistant", "Once ", True)]
+        # Read to the end inside the block: the whole reply, not interrupted.
+        async with await llm.chat("second", session_id="s", stream=True) as chunks:
+            text = "".join([c async for c in chunks])
+        session = await llm.get_session("s")
+    assert text == "echo: second"
+    assert rows(session)[-1] == ("assistant", "echo: second", False)
+
+
+async def test_an_exception_in_the_block_is_the_callers_and_the_turn_is_saved(
+    make_llm: MakeLLM, openai_server: FakeOpenAIServer, no_error_logs: Any
+) -> None:
+    async with make_llm() as llm:
+        with pytest.raises(KeyError):
+            async with await llm.chat("first", session_id="s", stream=True) as chunks:
+                async for _chunk in chunks:
+                    raise KeyError("the caller's own bug")
+        session = await llm.get_session("s")
+    assert rows(session) == [("user", "first", False), ("assistant", "echo: ", True)]
+
+
+@pytest.mark.parametrize("stream", [True, False], ids=["stream", "whole"])
+async def test_cancelled_while_the_model_thinks_keeps_the_user_message(
+    make_llm: MakeLLM, openai_server: FakeOpenAIServer, no_error_logs: Any, stream: bool
+) -> None:
+    openai_server.enqueue(Reply(text="too late", delay=3))
+    async with make_llm() as llm:
+        with anyio.CancelScope() as scope:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(cancel_when_asked, openai_server, scope)
+                await llm.chat("hello", session_id="s", stream=stream)
+        assert scope.cancelled_caught
+        session = await llm.get_session("s")
+        # The session goes on: the next turn carries the unanswered message.
+        await llm.chat("again", session_id="s")
+    assert rows(session) == [("user", "hello", False)]
+    assert [m["content"] for m in openai_server.last_request.json["messages"]] == [
+        "hello",
+        "again",
+    ]
+
+
+async def test_cancelled_while_reading_keeps_the_part_received(
+    make_llm: MakeLLM, openai_server: FakeOpenAIServer, no_error_logs: Any
+) -> None:
+    openai_server.enqueue(Reply(chunks=["Once ", "upon ", "a time."], chunk_delay=0.5))
+    async with make_llm() as llm:
+        stream = await llm.chat("first", session_id="s", stream=True)
+        received = []
+        with anyio.CancelScope() as scope:
+            async for chunk in stream:
+                received.append(chunk)
+                scope.cancel()  # the next chunk is half a second away: cancelled waiting for it
+        assert scope.cancelled_caught
+        assert stream.closed
+        session = await llm.get_session("s")
+    assert received == ["Once "]
+    assert rows(session) == [("user", "first", False), ("assistant", "Once ", True)]
+
+
+async def test_a_first_turn_that_fails_before_the_model_stores_nothing(
+    openai_server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    overrides = {
+        "providers.openai.api_key": None,
+        "storage.session.path": str(tmp_path / "sessions.db"),
+    }
+    async with LLMCore(config_overrides=overrides, env_prefix=None) as llm:
+        with pytest.raises(ConfigError, match="No API key"):
+            await llm.chat("hello", session_id="s")
+        assert await llm.get_session("s") is None
+        assert await llm.list_sessions() == []
