@@ -2,8 +2,8 @@
 
     OPENAI_API_KEY=sk-... python examples/streaming_chat.py
 
-Stopping early (``await stream.aclose()``, or leaving the loop with
-``break`` inside ``async with aclosing(...)``) still saves the partial reply,
+Stopping early (``break``, or closing the stream: ``async with await
+llm.chat(..., stream=True) as stream:``) still saves the partial reply,
 marked ``interrupted``.
 """
 
