@@ -2,8 +2,11 @@
 
 One database file, WAL mode (readers never block the writer), a busy
 timeout so concurrent processes wait for each other instead of failing, and
-``BEGIN IMMEDIATE`` for writes so two writers never interleave. The schema
-carries a version number (``PRAGMA user_version``) and is migrated in place.
+``BEGIN IMMEDIATE`` for writes so two writers never interleave; a write that
+fails for any reason is rolled back, so the write lock is never left held.
+The schema carries a version number (``PRAGMA user_version``) and is
+migrated in place. A file this process cannot write (read-only file or
+folder) is opened read-only: reads work, writes raise a clear error.
 sqlite3 is blocking, so every call runs in a worker thread, one at a time
 per store.
 """
@@ -12,8 +15,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,68 +30,22 @@ from llmcore.storage.sessions.base import (
     BaseSessionStorage,
     MessagePage,
     check_limit,
+    check_messages,
+    check_metadata,
     check_session_id,
+    encode_metadata,
+)
+from llmcore.storage.sessions.sqlite_open import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    error_name,
+    open_database,
 )
 
-__all__ = ["SCHEMA_VERSION", "SqliteSessionStorage"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SqliteSessionStorage"]
 
 T = TypeVar("T")
 
-# Each entry upgrades the schema from version N-1 to N.
-MIGRATIONS: dict[int, list[str]] = {
-    1: [
-        """CREATE TABLE IF NOT EXISTS sessions (
-            id TEXT PRIMARY KEY,
-            name TEXT,
-            created_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL,
-            message_count INTEGER NOT NULL DEFAULT 0,
-            metadata TEXT NOT NULL DEFAULT '{}'
-        )""",
-        """CREATE TABLE IF NOT EXISTS messages (
-            seq INTEGER PRIMARY KEY AUTOINCREMENT,
-            id TEXT NOT NULL UNIQUE,
-            session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-            role TEXT NOT NULL,
-            content TEXT NOT NULL,
-            timestamp TEXT NOT NULL,
-            tokens INTEGER,
-            tokens_by TEXT,
-            metadata TEXT NOT NULL DEFAULT '{}'
-        )""",
-        "CREATE INDEX IF NOT EXISTS messages_by_session ON messages(session_id, seq)",
-        "CREATE INDEX IF NOT EXISTS sessions_by_update ON sessions(updated_at)",
-        """CREATE INDEX IF NOT EXISTS system_messages ON messages(session_id, seq)
-           WHERE role = 'system'""",
-    ],
-    # v2: a message id is unique within its session, not across the database,
-    # so a session copied or imported under another id keeps its messages
-    # (v1 silently skipped them as duplicates); and listing newest first is
-    # served by an index in the order it reads.
-    2: [
-        """CREATE TABLE messages_v2 (
-            seq INTEGER PRIMARY KEY AUTOINCREMENT,
-            id TEXT NOT NULL,
-            session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-            role TEXT NOT NULL,
-            content TEXT NOT NULL,
-            timestamp TEXT NOT NULL,
-            tokens INTEGER,
-            tokens_by TEXT,
-            metadata TEXT NOT NULL DEFAULT '{}',
-            UNIQUE (session_id, id)
-        )""",
-        "INSERT INTO messages_v2 SELECT * FROM messages ORDER BY seq",
-        "DROP TABLE messages",
-        "ALTER TABLE messages_v2 RENAME TO messages",
-        "CREATE INDEX messages_by_session ON messages(session_id, seq)",
-        """CREATE INDEX system_messages ON messages(session_id, seq)
-           WHERE role = 'system'""",
-        "DROP INDEX IF EXISTS sessions_by_update",
-        "CREATE INDEX sessions_by_recency ON sessions(updated_at DESC, id)",
-    ],
-}
-SCHEMA_VERSION = max(MIGRATIONS)
 
 _MESSAGE_COLUMNS = "seq, id, session_id, role, content, timestamp, tokens, tokens_by, metadata"
 _SESSION_COLUMNS = "id, name, created_at, updated_at, message_count, metadata"
@@ -111,6 +68,7 @@ class SqliteSessionStorage(BaseSessionStorage):
         self.path = path if path == ":memory:" else Path(path).expanduser()
         self.busy_timeout = busy_timeout
         self._conn: sqlite3.Connection | None = None
+        self._read_only: str | None = None  # why the file was opened read-only
         self._lock = threading.Lock()
 
     # -- plumbing ---------------------------------------------------------
@@ -118,34 +76,77 @@ class SqliteSessionStorage(BaseSessionStorage):
     async def _run(self, operation: str, fn: Callable[[sqlite3.Connection], T]) -> T:
         def call() -> T:
             with self._lock:
-                conn = self._conn or self._open()
                 try:
-                    return fn(conn)
+                    return self._call(operation, fn)
                 except sqlite3.Error as exc:
-                    if conn.in_transaction:
-                        conn.rollback()
-                    raise SessionStorageError(
-                        f"SQLite session store {str(self.path)!r} failed to {operation}: {exc}",
-                        backend=self.backend,
-                        operation=operation,
-                    ) from exc
+                    if not error_name(exc).startswith("SQLITE_READONLY"):
+                        raise self._error(operation, exc) from exc
+                    # Opened while the file was read-only; it may be writable now.
+                    try:
+                        return self._call(operation, fn)
+                    except sqlite3.Error as again:
+                        raise self._error(operation, again) from again
+                finally:
+                    if self._read_only is not None:
+                        self._disconnect()  # look again next time: it may be writable then
 
         return await anyio.to_thread.run_sync(call)
 
+    def _call(self, operation: str, fn: Callable[[sqlite3.Connection], T]) -> T:
+        conn = self._conn or self._open()
+        try:
+            return fn(conn)
+        except BaseException as exc:
+            # Whatever failed (sqlite, a bug, KeyboardInterrupt), never leave a
+            # transaction open: it would hold the write lock for every process.
+            self._end_transaction(conn)
+            if error_name(exc).startswith("SQLITE_READONLY"):
+                self._disconnect()
+            raise
+
+    def _end_transaction(self, conn: sqlite3.Connection) -> None:
+        if not conn.in_transaction:
+            return
+        try:
+            conn.rollback()
+        except sqlite3.Error:
+            self._disconnect()  # closing rolls back too
+
+    def _disconnect(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    def _error(self, operation: str, exc: sqlite3.Error) -> SessionStorageError:
+        if error_name(exc).startswith("SQLITE_READONLY"):
+            return self._read_only_error(operation, str(exc))
+        return SessionStorageError(
+            f"SQLite session store {str(self.path)!r} failed to {operation}: {exc}",
+            backend=self.backend,
+            operation=operation,
+        )
+
+    def _read_only_error(self, operation: str, why: str) -> SessionStorageError:
+        return SessionStorageError(
+            f"SQLite session store {str(self.path)!r} is read-only ({why}): cannot "
+            f"{operation}. Make the file and its folder writable by this user, or set "
+            "storage.session.path to a file that is.",
+            backend=self.backend,
+            operation=operation,
+        )
+
+    @contextmanager
+    def _transaction(self, conn: sqlite3.Connection, operation: str) -> Iterator[None]:
+        """A write transaction; :meth:`_run` rolls it back if anything raises."""
+        if self._read_only is not None:
+            raise self._read_only_error(operation, self._read_only)
+        conn.execute("BEGIN IMMEDIATE")
+        yield
+        conn.execute("COMMIT")
+
     def _open(self) -> sqlite3.Connection:
         try:
-            if isinstance(self.path, Path):
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(
-                self.path,
-                timeout=self.busy_timeout,
-                check_same_thread=False,
-                isolation_level=None,  # explicit BEGIN/COMMIT below
-            )
-            self._enable_wal(conn)
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            self._migrate(conn)
+            db = open_database(self.path, self.busy_timeout)
         except (sqlite3.Error, OSError) as exc:
             raise SessionStorageError(
                 f"Cannot open the SQLite session store {str(self.path)!r}: {exc}. Check "
@@ -153,43 +154,8 @@ class SqliteSessionStorage(BaseSessionStorage):
                 backend=self.backend,
                 operation="open",
             ) from exc
-        self._conn = conn
-        return conn
-
-    def _enable_wal(self, conn: sqlite3.Connection) -> None:
-        # Switching a database to WAL needs it to itself, and SQLite answers
-        # "locked" at once instead of calling the busy handler: wait here.
-        deadline = time.monotonic() + self.busy_timeout
-        while True:
-            try:
-                conn.execute("PRAGMA journal_mode=WAL")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.01)
-
-    @staticmethod
-    def _migrate(conn: sqlite3.Connection) -> None:
-        (version,) = conn.execute("PRAGMA user_version").fetchone()
-        if version > SCHEMA_VERSION:
-            raise sqlite3.DatabaseError(
-                f"the database has schema version {version}, newer than this llmcore "
-                f"understands ({SCHEMA_VERSION}); upgrade llmcore"
-            )
-        if version == SCHEMA_VERSION:
-            return
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            (version,) = conn.execute("PRAGMA user_version").fetchone()
-            for target in range(version + 1, SCHEMA_VERSION + 1):
-                for statement in MIGRATIONS[target]:
-                    conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {int(target)}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+        self._conn, self._read_only = db.conn, db.read_only
+        return db.conn
 
     async def initialize(self) -> None:
         """Open the database and bring its schema up to date."""
@@ -200,9 +166,7 @@ class SqliteSessionStorage(BaseSessionStorage):
 
         def close() -> None:
             with self._lock:
-                if self._conn is not None:
-                    self._conn.close()
-                    self._conn = None
+                self._disconnect()
 
         await anyio.to_thread.run_sync(close)
 
@@ -210,13 +174,13 @@ class SqliteSessionStorage(BaseSessionStorage):
 
     @staticmethod
     def _insert_session(
-        conn: sqlite3.Connection, session_id: str, name: str | None, metadata: dict[str, Any]
+        conn: sqlite3.Connection, session_id: str, name: str | None, metadata: bytes = b"{}"
     ) -> bool:
         now = _ts(utcnow())
         cur = conn.execute(
             "INSERT INTO sessions (id, name, created_at, updated_at, metadata) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
-            (session_id, name, now, now, _encode(metadata)),
+            (session_id, name, now, now, metadata),
         )
         return cur.rowcount > 0
 
@@ -229,6 +193,7 @@ class SqliteSessionStorage(BaseSessionStorage):
     ) -> tuple[SessionInfo, bool]:
         """Return the session's header, creating the session if absent."""
         check_session_id(session_id, backend=self.backend)
+        meta = encode_metadata(metadata, backend=self.backend, session_id=session_id)
 
         def work(conn: sqlite3.Connection) -> tuple[SessionInfo, bool]:
             row = conn.execute(
@@ -236,9 +201,8 @@ class SqliteSessionStorage(BaseSessionStorage):
             ).fetchone()
             if row is not None:
                 return _session_info(row), False
-            conn.execute("BEGIN IMMEDIATE")
-            created = self._insert_session(conn, session_id, name, metadata or {})
-            conn.execute("COMMIT")
+            with self._transaction(conn, "ensure_session"):
+                created = self._insert_session(conn, session_id, name, meta)
             row = conn.execute(
                 f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,)
             ).fetchone()
@@ -249,7 +213,8 @@ class SqliteSessionStorage(BaseSessionStorage):
     async def append_messages(self, session_id: str, messages: Sequence[Message]) -> None:
         """Append messages in one transaction; a message id stored already is skipped."""
         check_session_id(session_id, backend=self.backend)
-        if not messages:
+        batch = check_messages(session_id, messages, backend=self.backend)
+        if not batch:
             return
         rows = [
             (
@@ -260,29 +225,28 @@ class SqliteSessionStorage(BaseSessionStorage):
                 _ts(m.timestamp),
                 m.tokens,
                 m.tokens_by,
-                _encode(m.metadata),
+                _encode(m.metadata),  # checked by check_messages: encoded once, here
             )
-            for m in messages
+            for m in batch
         ]
 
         def work(conn: sqlite3.Connection) -> None:
-            conn.execute("BEGIN IMMEDIATE")
-            self._insert_session(conn, session_id, None, {})
-            added = 0
-            for row in rows:
-                cur = conn.execute(
-                    "INSERT INTO messages (id, session_id, role, content, timestamp, tokens, "
-                    "tokens_by, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT(session_id, id) DO NOTHING",
-                    row,
+            with self._transaction(conn, "append_messages"):
+                self._insert_session(conn, session_id, None)
+                added = 0
+                for row in rows:
+                    cur = conn.execute(
+                        "INSERT INTO messages (id, session_id, role, content, timestamp, "
+                        "tokens, tokens_by, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                        "ON CONFLICT(session_id, id) DO NOTHING",
+                        row,
+                    )
+                    added += cur.rowcount
+                conn.execute(
+                    "UPDATE sessions SET message_count = message_count + ?, updated_at = ? "
+                    "WHERE id = ?",
+                    (added, _ts(utcnow()), session_id),
                 )
-                added += cur.rowcount
-            conn.execute(
-                "UPDATE sessions SET message_count = message_count + ?, updated_at = ? "
-                "WHERE id = ?",
-                (added, _ts(utcnow()), session_id),
-            )
-            conn.execute("COMMIT")
 
         await self._run("append_messages", work)
 
@@ -295,22 +259,21 @@ class SqliteSessionStorage(BaseSessionStorage):
     ) -> bool:
         """Rename a session and/or merge keys into its metadata."""
         check_session_id(session_id, backend=self.backend)
+        meta = check_metadata(metadata, backend=self.backend, session_id=session_id)
 
         def work(conn: sqlite3.Connection) -> bool:
-            conn.execute("BEGIN IMMEDIATE")
-            row = conn.execute(
-                "SELECT metadata FROM sessions WHERE id = ?", (session_id,)
-            ).fetchone()
-            if row is None:
-                conn.execute("ROLLBACK")
-                return False
-            merged = {**_decode_dict(row[0]), **(metadata or {})}
-            conn.execute(
-                "UPDATE sessions SET name = COALESCE(?, name), metadata = ?, updated_at = ? "
-                "WHERE id = ?",
-                (name, _encode(merged), _ts(utcnow()), session_id),
-            )
-            conn.execute("COMMIT")
+            with self._transaction(conn, "update_session"):
+                row = conn.execute(
+                    "SELECT metadata FROM sessions WHERE id = ?", (session_id,)
+                ).fetchone()
+                if row is None:
+                    return False
+                merged = {**_decode_dict(row[0]), **meta}
+                conn.execute(
+                    "UPDATE sessions SET name = COALESCE(?, name), metadata = ?, updated_at = ? "
+                    "WHERE id = ?",
+                    (name, _encode(merged), _ts(utcnow()), session_id),
+                )
             return True
 
         return await self._run("update_session", work)
@@ -320,10 +283,9 @@ class SqliteSessionStorage(BaseSessionStorage):
         check_session_id(session_id, backend=self.backend)
 
         def work(conn: sqlite3.Connection) -> bool:
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute("DELETE FROM messages WHERE session_id = ?", (session_id,))
-            cur = conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
-            conn.execute("COMMIT")
+            with self._transaction(conn, "delete_session"):
+                conn.execute("DELETE FROM messages WHERE session_id = ?", (session_id,))
+                cur = conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
             return cur.rowcount > 0
 
         return await self._run("delete_session", work)
