@@ -20,23 +20,92 @@ def mcp_group() -> None:
     show_default=True,
     help="stdio for a client that starts llmchat itself; http for streamable HTTP.",
 )
-@click.option("--host", default="127.0.0.1", show_default=True, help="HTTP: address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=int, help="HTTP: port to listen on.")
+@click.option(
+    "--host",
+    default=None,
+    help="HTTP: address to listen on ([mcp.serve] host, default 127.0.0.1). Any "
+    "other than loopback needs a token.",
+)
+@click.option(
+    "--port", default=None, type=click.IntRange(1, 65535), help="HTTP: port (default 8000)."
+)
+@click.option(
+    "--token",
+    default=None,
+    help="HTTP: bearer token every request must carry. Prefer [mcp.serve] token or "
+    "LLMCORE_MCP_SERVE_TOKEN: a command line is visible to other users.",
+)
+@click.option(
+    "--allow-host",
+    "allow_hosts",
+    multiple=True,
+    metavar="HOST[:PORT]",
+    help="HTTP: also accept this Host header (repeatable); loopback names always pass.",
+)
+@click.option(
+    "--allow-origin",
+    "allow_origins",
+    multiple=True,
+    metavar="ORIGIN",
+    help="HTTP: also accept this browser Origin, e.g. https://app.example.com (repeatable).",
+)
+@click.option(
+    "--sessions/--no-sessions",
+    default=None,
+    help="Publish the stored sessions as read-only resources (default: not published).",
+)
+@click.option(
+    "--sessions-writable/--no-sessions-writable",
+    default=None,
+    help="Let chat continue any stored session, not only those this server created.",
+)
 @click.pass_context
-def serve_command(ctx: click.Context, transport: str, host: str, port: int) -> None:
-    """Run llmcore as an MCP server: tools chat and search_documents, sessions as resources.
+def serve_command(
+    ctx: click.Context,
+    transport: str,
+    host: str | None,
+    port: int | None,
+    token: str | None,
+    allow_hosts: tuple[str, ...],
+    allow_origins: tuple[str, ...],
+    sessions: bool | None,
+    sessions_writable: bool | None,
+) -> None:
+    """Run llmcore as an MCP server: tools chat and search_documents.
 
     For a client such as Claude Desktop, configure the command
-    `llmchat mcp serve` (stdio). Over HTTP the endpoint is http://HOST:PORT/mcp.
+    `llmchat mcp serve` (stdio). Over HTTP the endpoint is http://HOST:PORT/mcp;
+    it listens on 127.0.0.1 unless told otherwise, and every other address
+    needs a bearer token.
     """
     from llmcore.api import LLMCore
     from llmcore.mcp.serve import build_server
 
-    server = build_server(LLMCore(config_file_path=ctx.obj["config_file"]))
-    if transport == "stdio":
-        server.run()
-    else:
-        server.run("streamable-http", host=host, port=port)
+    llm = LLMCore(config_file_path=ctx.obj["config_file"])
+    settings = llm.config.mcp.serve
+    publish = settings.sessions if sessions is None else sessions
+    writable = settings.sessions_writable if sessions_writable is None else sessions_writable
+    if transport == "stdio":  # the client that started us is the only one: no token
+        build_server(llm, sessions=publish, sessions_writable=writable).run()
+        return
+
+    import uvicorn
+
+    from llmcore.mcp.serve_http import http_app, http_options
+
+    options = http_options(
+        settings,
+        host=host,
+        port=port,
+        token=token,
+        allow_hosts=allow_hosts,
+        allow_origins=allow_origins,
+    )
+    server = build_server(llm, sessions=publish, sessions_writable=writable)
+    guard = "bearer token required" if options.token else "no token: this machine only"
+    shown = "sessions published read-only" if publish else "sessions not published"
+    click.echo(f"llmcore MCP server at {options.url} ({guard}; {shown})", err=True)
+    uvicorn.run(http_app(server, options), host=options.host, port=options.port)
 
 
 @mcp_group.command("resources")

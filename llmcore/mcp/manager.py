@@ -10,8 +10,12 @@ task that opened it; hosting them there means a session opened by one turn
 can serve any later turn, under asyncio or trio, and be closed by whichever
 task calls ``LLMCore.close()``.
 
-A call that fails because the server died is retried once on a fresh
-connection; a second failure raises :class:`~llmcore.exceptions.MCPError`.
+Every failure is an :class:`~llmcore.exceptions.MCPError` of one line that
+names the server (its config name, and its command's name or URL without
+credentials) and the cause, within the server's ``timeout``: a server that
+does not start, exits, writes garbage on stdout or hangs. A call that fails
+because the server died is retried once on a fresh connection; a call that
+timed out or that the server answered with an error is not.
 """
 
 from __future__ import annotations
@@ -28,9 +32,16 @@ import anyio.to_thread
 from llmcore.config.schema import MCPServerSettings, MCPSettings
 from llmcore.config.suggest import did_you_mean
 from llmcore.exceptions import MCPError
+from llmcore.mcp.connection import (
+    HTTPTarget,
+    Opening,
+    describe_target,
+    failure_cause,
+    hold_session,
+    leaves,
+)
 
 if TYPE_CHECKING:
-    from anyio.abc import TaskStatus
     from anyio.from_thread import BlockingPortal
 
 __all__ = ["MCPManager"]
@@ -39,12 +50,18 @@ logger = logging.getLogger("llmcore.mcp")
 
 T = TypeVar("T")
 
+#: How much longer than its timeout a caller waits for a session to open (the
+#: opening itself is bounded by the timeout, on the portal, which starts a moment later).
+_OPEN_MARGIN = 0.1
+
 
 @dataclass(slots=True)
 class _Connection:
     client: Any  # mcp.Client
     stop: anyio.Event
     done: Future[Any]
+    opening: Opening  # its faults and HTTP errors, for the causes of failed calls
+    seen_http_errors: int = 0
     tools: list[Any] | None = None
 
 
@@ -95,7 +112,8 @@ class MCPManager:
     ) -> T:
         """Run ``fn(client)`` on the server's session, in the portal, with its timeout.
 
-        Reconnects once if the session fails; the second failure is an MCPError.
+        Reconnects once if the connection broke; the second failure, a
+        timeout or an error answer from the server is an MCPError.
         """
         self.check(server)
         for attempt in (1, 2):
@@ -105,14 +123,24 @@ class MCPManager:
             except MCPError:
                 raise
             except Exception as exc:
-                if attempt == 2 or not retry:
+                answered = _answered(exc)
+                if attempt == 2 or not retry or answered:
+                    cause = failure_cause(
+                        exc,
+                        target=self._targets[server],
+                        timeout=self._timeouts[server],
+                        faults=connection.opening.faults,
+                        http_errors=connection.opening.http_errors[connection.seen_http_errors :],
+                    )
+                    verb = "refused" if answered == "error" else "failed during"
                     raise MCPError(
-                        f"MCP server {server!r} failed during {what}: {type(exc).__name__}: {exc}",
-                        server=server,
-                        call=what,
+                        f"MCP server {server!r} {verb} {what}: {cause}.", server=server, call=what
                     ) from exc
                 logger.warning(
-                    "MCP server %r failed during %s (%r); reconnecting", server, what, exc
+                    "MCP server %r failed during %s (%s); reconnecting",
+                    server,
+                    what,
+                    type(exc).__name__,
                 )
                 await self._disconnect(server)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -157,29 +185,55 @@ class MCPManager:
             existing = self._connections.get(server)
             if existing is not None:
                 return existing
-            portal = await self._get_portal()
-            target = self._client_target(server)
-            try:
-                done, (client, stop) = await anyio.to_thread.run_sync(
-                    lambda: portal.start_task(_hold_session, target, self._timeouts[server])
+            connection = self._connections[server] = await self._open(server, what)
+            return connection
+
+    async def _open(self, server: str, what: str) -> _Connection:
+        """Open the server's session on the portal, waiting at most its timeout."""
+        portal = await self._get_portal()
+        target = self._client_target(server)
+        timeout = self._timeouts[server]
+        opening = Opening()
+        done = await anyio.to_thread.run_sync(
+            lambda: portal.start_task_soon(hold_session, target, timeout, opening)
+        )
+        try:
+            client, stop = await anyio.to_thread.run_sync(
+                opening.wait, timeout + _OPEN_MARGIN, abandon_on_cancel=True
+            )
+        except BaseException as exc:
+            # Given up: the portal task then stops opening the session or closes it.
+            if opening.ready.cancel() or not _opened(opening.ready):
+                if not isinstance(exc, Exception):
+                    raise
+                cause = failure_cause(
+                    exc,
+                    target=target,
+                    timeout=timeout,
+                    faults=opening.faults,
+                    http_errors=opening.http_errors,
                 )
-            except Exception as exc:
-                where = _describe(self._targets[server])
+                where = describe_target(self._targets[server])
                 raise MCPError(
-                    f"Cannot connect to MCP server {server!r} ({where}): {type(exc).__name__}: "
-                    f"{exc}. Check its command/url in [mcp.servers.{server}].",
+                    f"Cannot connect to MCP server {server!r} ({where}): {cause}. "
+                    f"Check [mcp.servers.{server}].",
                     server=server,
                     call=what,
                 ) from exc
-            connection = self._connections[server] = _Connection(client, stop, done)
-            return connection
+            # It opened just as we gave up.
+            client, stop = opening.ready.result()
+            if not isinstance(exc, Exception):  # our caller is cancelled: close it
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(portal.call, stop.set)
+                raise
+        return _Connection(client, stop, done, opening, len(opening.http_errors))
 
     def _client_target(self, server: str) -> Any:
         target = self._targets[server]
         if not isinstance(target, MCPServerSettings):
             return target
         if target.url:
-            return target.url
+            return HTTPTarget(target.url, dict(target.headers))
         if target.command:
             from mcp import StdioServerParameters
 
@@ -217,19 +271,20 @@ class MCPManager:
                 await anyio.to_thread.run_sync(lambda: cm.__exit__(None, None, None))
 
 
-async def _hold_session(
-    target: Any, read_timeout: float, *, task_status: TaskStatus[tuple[Any, anyio.Event]]
-) -> None:
-    """Open a client session and keep it open until asked to stop (runs in the portal)."""
-    from mcp import Client
-
-    stop = anyio.Event()
-    async with Client(target, read_timeout_seconds=read_timeout) as client:
-        task_status.started((client, stop))
-        await stop.wait()
+def _opened(future: Future[Any]) -> bool:
+    return future.done() and not future.cancelled() and future.exception() is None
 
 
-def _describe(target: Any) -> str:
-    if isinstance(target, MCPServerSettings):
-        return target.url or " ".join([target.command or "", *target.args]).strip()
-    return type(target).__name__
+def _answered(exc: BaseException) -> str | None:
+    """Whether the server is alive and answered: "timeout" (too slow), "error", or None."""
+    from mcp.shared.exceptions import MCPError as SDKError
+    from mcp_types import CONNECTION_CLOSED, REQUEST_TIMEOUT
+
+    for e in leaves(exc):
+        if isinstance(e, TimeoutError):
+            return "timeout"
+        if isinstance(e, SDKError) and e.code == REQUEST_TIMEOUT:
+            return "timeout"
+        if isinstance(e, SDKError) and e.code != CONNECTION_CLOSED:
+            return "error"
+    return None

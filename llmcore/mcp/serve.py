@@ -4,11 +4,18 @@ Other MCP clients (Claude Desktop, IDEs, agents) can use a configured
 llmcore through:
 
 - the tool ``chat(message, session_id?, provider?, model?, system_message?)``:
-  one turn through the default pipeline, with sessions kept;
+  one turn through the default pipeline. It continues only sessions that this
+  server created (recorded in the session's metadata as
+  ``{"created_by": "mcp-serve"}``), unless ``sessions_writable``;
 - the tool ``search_documents(query, k?, collection?)``: a vector search
   (RAG must be configured);
-- the resource ``llmcore://sessions``: the stored sessions (JSON), and the
-  template ``llmcore://sessions/{session_id}``: one session as Markdown.
+- with ``sessions=True`` only, the resource ``llmcore://sessions``: the
+  stored sessions (JSON), and the template ``llmcore://sessions/{session_id}``:
+  one session as Markdown. Both are read only.
+
+A tool that fails with an llmcore error returns that error's message as the
+tool error (``isError``), so the client learns the cause, not only which
+tool failed. Who may connect over HTTP is :mod:`llmcore.mcp.serve_http`'s job.
 """
 
 from __future__ import annotations
@@ -17,17 +24,78 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import msgspec
+
+from llmcore.exceptions import LLMCoreError
+from llmcore.storage.sessions.base import check_session_id
 
 if TYPE_CHECKING:
     from llmcore.api import LLMCore
 
-__all__ = ["build_server"]
+__all__ = ["CREATED_BY", "SessionOwnership", "build_server"]
+
+#: The ``created_by`` metadata of the sessions that ``chat`` created.
+CREATED_BY = "mcp-serve"
 
 
-def build_server(llm: LLMCore) -> Any:
-    """An ``MCPServer`` exposing ``llm``; it closes ``llm`` when it stops."""
+class SessionOwnership:
+    """Which sessions the ``chat`` tool may write to.
+
+    A session belongs to the server when its metadata says
+    ``created_by = "mcp-serve"`` (persisted, so a restarted server still knows
+    its sessions), or while this server is creating it. Others are refused
+    unless ``writable``.
+    """
+
+    def __init__(self, llm: LLMCore, *, writable: bool = False):
+        self.llm = llm
+        self.writable = writable
+        self._creating: set[str] = set()
+
+    async def check(self, session_id: str) -> bool:
+        """True if the session is new (claim it after the turn); raise if it is not ours."""
+        from mcp.server.mcpserver.exceptions import ToolError
+
+        check_session_id(session_id)
+        if session_id in self._creating:
+            return False
+        store = await self.llm.services.session_store()
+        info = await store.get_session_info(session_id)
+        if info is None:
+            self._creating.add(session_id)
+            return True
+        if self.writable or info.metadata.get("created_by") == CREATED_BY:
+            return False
+        raise ToolError(
+            f"Session {session_id!r} was not created through this MCP server, so chat may "
+            "not write to it. Use another session_id (a new one is created), or start the "
+            "server with --sessions-writable."
+        )
+
+    async def claim(self, session_id: str) -> None:
+        """Record a session created by this server (if its turn stored anything)."""
+        try:
+            with anyio.CancelScope(shield=True):
+                store = await self.llm.services.session_store()
+                await store.update_session(session_id, metadata={"created_by": CREATED_BY})
+        finally:
+            self._creating.discard(session_id)
+
+
+def build_server(llm: LLMCore, *, sessions: bool = False, sessions_writable: bool = False) -> Any:
+    """An ``MCPServer`` exposing ``llm``; it closes ``llm`` when it stops.
+
+    Args:
+        llm: The configured llmcore to serve.
+        sessions: Publish the stored sessions as read-only resources.
+        sessions_writable: Let ``chat`` continue any stored session, not only
+            the ones it created.
+    """
     from mcp.server.mcpserver import MCPServer
+    from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
+
+    ownership = SessionOwnership(llm, writable=sessions_writable)
 
     @asynccontextmanager
     async def lifespan(_: Any) -> AsyncIterator[None]:
@@ -59,14 +127,22 @@ def build_server(llm: LLMCore) -> Any:
             model: A model name (default: the provider's default model).
             system_message: A system message for this turn.
         """
-        return await llm.chat(
-            message,
-            session_id=session_id,
-            provider_name=provider,
-            model_name=model,
-            system_message=system_message,
-            mcp_servers=[],  # never call back into MCP servers from here
-        )
+        try:
+            new = session_id is not None and await ownership.check(session_id)
+            try:
+                return await llm.chat(
+                    message,
+                    session_id=session_id,
+                    provider_name=provider,
+                    model_name=model,
+                    system_message=system_message,
+                    mcp_servers=[],  # never call back into MCP servers from here
+                )
+            finally:
+                if new and session_id is not None:
+                    await ownership.claim(session_id)
+        except LLMCoreError as exc:
+            raise ToolError(str(exc)) from exc
 
     @server.tool()
     async def search_documents(query: str, k: int = 3, collection: str | None = None) -> str:
@@ -77,24 +153,33 @@ def build_server(llm: LLMCore) -> Any:
             k: How many documents to return.
             collection: The collection to search (default: the configured default).
         """
-        documents = await llm.search_vector_store(query, k=k, collection_name=collection)
+        try:
+            documents = await llm.search_vector_store(query, k=k, collection_name=collection)
+        except LLMCoreError as exc:
+            raise ToolError(str(exc)) from exc
         found = [
             {"id": d.id, "score": d.score, "content": d.content, "metadata": d.metadata}
             for d in documents
         ]
         return msgspec.json.encode(found).decode()
 
+    if not sessions:
+        return server
+
     @server.resource("llmcore://sessions", mime_type="application/json")
-    async def sessions() -> str:
+    async def list_sessions() -> str:
         """The stored chat sessions (id, name, dates, message count)."""
         return msgspec.json.encode(await llm.list_sessions()).decode()
 
     @server.resource("llmcore://sessions/{session_id}", mime_type="text/markdown")
     async def session(session_id: str) -> str:
         """One stored chat session, as Markdown."""
-        found = await llm.get_session(session_id)
+        try:
+            found = await llm.get_session(session_id)
+        except LLMCoreError as exc:
+            raise ResourceError(str(exc)) from exc
         if found is None:
-            raise ValueError(f"No session named {session_id!r}.")
+            raise ResourceNotFoundError(f"No session named {session_id!r}.")
         lines = [f"# {found.name or found.id}", ""]
         for message in found.messages:
             lines += [f"**{message.role.value}**: {message.content}", ""]

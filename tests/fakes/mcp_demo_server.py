@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 
 server = MCPServer("demo")
 
@@ -29,8 +31,15 @@ def shout(text: str) -> str:
 
 @server.tool()
 def broken() -> str:
-    """Always fails."""
-    raise RuntimeError("the broken tool broke")
+    """Always fails, saying why (a ToolError's text reaches the client)."""
+    raise ToolError("the broken tool broke")
+
+
+@server.tool()
+def wait(seconds: float) -> str:
+    """Blocks the whole server for a while (to test timeouts)."""
+    time.sleep(seconds)
+    return "waited"
 
 
 @server.tool()

@@ -43,7 +43,7 @@ async def test_in_process_server_tools_are_offered_and_run(
     offered = {
         t["function"]["name"]: t["function"] for t in openai_server.requests[0].json["tools"]
     }
-    assert set(offered) == {"demo__add", "demo__shout", "demo__broken", "demo__crash"}
+    assert set(offered) == {"demo__add", "demo__shout", "demo__broken", "demo__crash", "demo__wait"}
     assert offered["demo__add"]["description"] == "Add two integers."
     assert offered["demo__add"]["parameters"]["required"] == ["a", "b"]
     tool_result = openai_server.last_request.json["messages"][-1]
@@ -59,7 +59,7 @@ async def test_servers_can_be_picked_per_call(
         await llm.chat("no tools", mcp_servers=[])
         assert "tools" not in openai_server.last_request.json
         await llm.chat("demo tools", mcp_servers=["demo"])
-        assert len(openai_server.last_request.json["tools"]) == 4
+        assert len(openai_server.last_request.json["tools"]) == 5
         with pytest.raises(MCPError, match=r"No MCP server named 'dmo'.*Did you mean 'demo'"):
             await llm.chat("bad", mcp_servers=["dmo"])
 
@@ -72,7 +72,9 @@ async def test_a_failing_mcp_tool_reports_to_the_model(
         llm.add_mcp_server("demo", mcp_demo_server.server)
         assert await llm.chat("break it") == "It failed."
     result = openai_server.last_request.json["messages"][-1]
-    assert result["role"] == "tool" and "broken" in result["content"]
+    assert result["role"] == "tool"
+    # The server's own error text, not only "Error executing tool broken".
+    assert result["content"] == "Error executing tool broken: the broken tool broke"
 
 
 async def test_resources_and_prompts(make_llm: MakeLLM) -> None:
