@@ -19,6 +19,7 @@ __all__ = [
     "CoreSettings",
     "EmbeddingModelSettings",
     "LLMCoreConfig",
+    "MCPServeSettings",
     "MCPServerSettings",
     "MCPSettings",
     "PipelineSettings",
@@ -217,14 +218,28 @@ class MCPServerSettings(_Section, frozen=True, kw_only=True, forbid_unknown_fiel
     args: list[str] = msgspec.field(default_factory=list)
     env: dict[str, str] = msgspec.field(default_factory=dict)
     url: str | None = None
+    headers: dict[str, str] = msgspec.field(default_factory=dict)
     timeout: PositiveFloat = 30.0
     enabled: bool = True
+
+
+class MCPServeSettings(_Section, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The ``[mcp.serve]`` section: ``llmchat mcp serve`` (its options override these)."""
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, Meta(ge=1, le=65535)] = 8000
+    token: str | None = None
+    allowed_hosts: list[str] = msgspec.field(default_factory=list)
+    allowed_origins: list[str] = msgspec.field(default_factory=list)
+    sessions: bool = False
+    sessions_writable: bool = False
 
 
 class MCPSettings(_Section, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The ``[mcp]`` section."""
 
     servers: dict[str, MCPServerSettings] = msgspec.field(default_factory=dict)
+    serve: MCPServeSettings = msgspec.field(default_factory=MCPServeSettings)
 
 
 class LLMCoreConfig(_Section, frozen=True, kw_only=True, forbid_unknown_fields=True):
