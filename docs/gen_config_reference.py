@@ -40,6 +40,7 @@ SECTION_DOCS: dict[str, str] = {
     "context_management": "../concepts/context.md",
     "pipelines": "../concepts/pipelines.md",
     "mcp.servers": "../concepts/mcp.md",
+    "mcp.serve": "../concepts/mcp.md#llmcore-as-an-mcp-server",
 }
 
 #: One line per key. A key missing here is rendered with an empty description.
@@ -128,8 +129,21 @@ DESCRIPTIONS: dict[str, str] = {
     "mcp.servers.args": "Its arguments.",
     "mcp.servers.env": "Extra environment variables for it.",
     "mcp.servers.url": "A streamable-HTTP server: its URL.",
-    "mcp.servers.timeout": "Seconds per request.",
+    "mcp.servers.headers": "HTTP headers of every request, e.g. "
+    "`{Authorization = \"Bearer ...\"}`. Never logged.",
+    "mcp.servers.timeout": "Seconds to start and connect, and per request.",
     "mcp.servers.enabled": "Set false to keep a server configured but unused.",
+    "mcp.serve.host": "`llmchat mcp serve` over HTTP: the address to listen on. "
+    "Any other than loopback needs a token.",
+    "mcp.serve.port": "Its port.",
+    "mcp.serve.token": "Bearer token every HTTP request must carry (enforced on loopback "
+    "too when set). Never logged.",
+    "mcp.serve.allowed_hosts": "Host headers accepted besides loopback names "
+    "(`name` on any port, or `name:port`).",
+    "mcp.serve.allowed_origins": "Browser origins accepted besides loopback pages.",
+    "mcp.serve.sessions": "Publish the stored sessions as read-only resources.",
+    "mcp.serve.sessions_writable": "Let `chat` continue any session, "
+    "not only those the server created.",
 }
 
 
