@@ -3,12 +3,15 @@
 Every error llmcore raises on purpose derives from :class:`LLMCoreError`, so an
 application can catch one type at its boundary. The subclasses carry the facts
 a caller needs to act (which provider, which stage, which setting), and every
-message says what to do next. Secrets never appear in messages.
+message says what to do next. Secrets never appear in messages: see
+:class:`LLMCoreError`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+from llmcore._util.redact import redact_text
 
 __all__ = [
     "ConfigError",
@@ -29,7 +32,16 @@ __all__ = [
 
 
 class LLMCoreError(Exception):
-    """Base class of every error llmcore raises on purpose."""
+    """Base class of every error llmcore raises on purpose.
+
+    Its message (every string argument) goes through
+    :func:`llmcore._util.redact.redact_text` when the error is made, so a
+    configured secret, or a credential a provider echoes back, shows as
+    ``***`` in ``str()``, ``repr()`` and tracebacks of the error.
+    """
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(redact_text(a) if isinstance(a, str) else a for a in args))
 
 
 class InvalidRequestError(LLMCoreError, ValueError):

@@ -180,6 +180,58 @@ def test_malformed_json(tmp_path: Path) -> None:
         load_config(file_path=path, env_prefix=None)
 
 
+def test_latin1_toml_names_the_file_line_and_byte(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_bytes('[providers.openai]\ndefault_model = "caf\u00e9"\n'.encode("latin-1"))
+    with pytest.raises(ConfigError) as info:
+        load_config(file_path=path, env_prefix=None)
+    message = str(info.value)
+    assert repr(str(path)) in message and "not UTF-8" in message
+    assert "it has byte 0xe9 at line 2, column 21 (byte offset 39)" in message
+    assert "Save the file as UTF-8" in message
+    assert info.value.source == str(path)
+
+
+def test_utf16_json_says_utf16(tmp_path: Path) -> None:
+    path = tmp_path / "c.json"
+    path.write_bytes('{"llmcore": {"log_level": "DEBUG"}}'.encode("utf-16"))
+    with pytest.raises(ConfigError, match=r"not UTF-8: it is UTF-16 text at line 1, column 1 "):
+        load_config(file_path=path, env_prefix=None)
+
+
+def test_latin1_dotenv_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / ".env"
+    path.write_bytes(b"LLMCORE_PROVIDERS_OPENAI_DEFAULT_MODEL=caf\xe9\n")
+    with pytest.raises(
+        ConfigError, match=r"\.env file '.*' is not UTF-8: it has byte 0xe9 at line 1"
+    ):
+        load_config(dotenv_path=path, environ={})
+
+
+def test_utf8_with_byte_order_mark_is_read(tmp_path: Path) -> None:
+    toml = tmp_path / "c.toml"
+    toml.write_bytes(b"\xef\xbb\xbf[providers.openai]\ntimeout = 7\n")
+    js = tmp_path / "c.json"
+    js.write_bytes(b'\xef\xbb\xbf{"providers": {"openai": {"timeout": 8}}}')
+    assert load_config(file_path=toml, env_prefix=None).config.providers["openai"].timeout == 7
+    assert load_config(file_path=js, env_prefix=None).config.providers["openai"].timeout == 8
+
+
+def test_llmchat_reports_a_non_utf8_file_in_one_line(tmp_path: Path) -> None:
+    from cli._llmchat import llmchat_env, run_llmchat
+
+    path = tmp_path / "c.toml"
+    path.write_bytes(b'[providers.openai]\ndefault_model = "caf\xe9"\n')
+    result = run_llmchat(
+        ["--config", str(path), "config", "show"], llmchat_env(tmp_path, None), tmp_path
+    )
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith(f"Error: Config file {str(path)!r} is not UTF-8: it has byte 0xe9")
+    assert lines[1].startswith("Hint: ") and len(lines) == 2
+    assert "Traceback" not in result.stderr
+
+
 def test_config_is_read_only_and_redacts_secrets() -> None:
     llm = LLMCore(
         config_overrides={

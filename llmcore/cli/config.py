@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -22,42 +21,27 @@ __all__ = ["config_group", "flatten_config"]
 
 #: The source shown for a key no layer set: the schema's own default.
 SCHEMA_DEFAULT = "built-in default"
-REDACTED = "***"
-# Free-form maps (an MCP server's env, provider options) may hold secrets too.
-_SECRET_NAME = re.compile(r"(api_?key|token|secret|passw(or)?d|credential)", re.IGNORECASE)
 
 
-def flatten_config(config: Any, prefix: str = "") -> dict[str, Any]:
-    """The config as ``{dotted.key: value}``, secrets and URL passwords redacted.
+def flatten_config(config: Any) -> dict[str, Any]:
+    """The config as ``{dotted.key: value}``, with secrets hidden.
 
-    Sections are walked field by field, so each section's own list of
-    secret fields decides what is hidden (the same rule as its repr).
+    The config is first redacted by the one rule every repr, error and log
+    uses (:func:`llmcore._util.redact.redact`), then flattened; an empty
+    map or a list is one leaf.
     """
-    import msgspec
-
-    from llmcore.config.schema import redact_url
+    from llmcore._util.redact import redact
 
     out: dict[str, Any] = {}
-    if isinstance(config, msgspec.Struct):
-        secrets = getattr(config, "_secret_fields", ())
-        urls = getattr(config, "_url_fields", ())
-        for name in config.__struct_fields__:
-            value = getattr(config, name)
-            key = f"{prefix}{name}"
-            if name in secrets and value:
-                out[key] = REDACTED
-            elif name in urls and isinstance(value, str):
-                out[key] = redact_url(value)
-            else:
-                out.update(flatten_config(value, f"{key}."))
-        return out
-    if isinstance(config, dict) and config:
-        for name, value in config.items():
-            out.update(flatten_config(value, f"{prefix}{name}."))
-        return out
-    key = prefix.rstrip(".")
-    secret = config and _SECRET_NAME.search(key.rpartition(".")[2])
-    out[key] = REDACTED if secret else msgspec.to_builtins(config)
+
+    def walk(value: Any, prefix: str) -> None:
+        if isinstance(value, dict) and value:
+            for name, item in value.items():
+                walk(item, f"{prefix}{name}.")
+        else:
+            out[prefix.rstrip(".")] = value
+
+    walk(redact(config), "")
     return out
 
 

@@ -15,8 +15,10 @@ def unwrap(exc: BaseException) -> BaseException:
 def describe_error(exc: BaseException) -> tuple[str, str]:
     """Return the error's one-line message and a hint for the next step."""
     from llmcore import exceptions as e
+    from llmcore._util.redact import redact_text
 
-    message = " ".join(str(exc).split()) or type(exc).__name__
+    # LLMCoreErrors are redacted already; other errors may carry a URL or a key.
+    message = " ".join(redact_text(str(exc)).split()) or type(exc).__name__
     hint = ""
     if isinstance(exc, e.ProviderError):
         hint = _provider_hint(exc)

@@ -30,6 +30,7 @@ from typing import Any
 
 import msgspec
 
+from llmcore._util.redact import register_secrets
 from llmcore.config import envkeys
 from llmcore.config.schema import LLMCoreConfig
 from llmcore.config.suggest import did_you_mean
@@ -84,9 +85,12 @@ def load_config(
     env = os.environ if environ is None else environ
     dotenv: dict[str, str] = {}
     if env_prefix is not None and dotenv_path is not None and Path(dotenv_path).is_file():
+        import io
+
         from dotenv import dotenv_values
 
-        dotenv = {k: v for k, v in dotenv_values(dotenv_path).items() if v is not None}
+        text = _decode(Path(dotenv_path).read_bytes(), Path(dotenv_path), ".env file")
+        dotenv = {k: v for k, v in dotenv_values(stream=io.StringIO(text)).items() if v is not None}
     merged: dict[str, Any] = {}
     sources: dict[Path_, str] = {}
 
@@ -108,6 +112,8 @@ def load_config(
         config = msgspec.convert(merged, LLMCoreConfig, strict=False)
     except msgspec.ValidationError as exc:
         raise _validation_error(exc, (), flat_sources) from None
+    # From now on errors and logs show this config's secret values as ***.
+    register_secrets(config)
     return ResolvedConfig(config=config, sources=flat_sources)
 
 
@@ -124,11 +130,12 @@ def _read_file(path: Path) -> dict[str, Any]:
             source=str(path),
         )
     try:
-        text = path.read_text("utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(
             f"Cannot read config file {str(path)!r}: {exc}", source=str(path)
         ) from exc
+    text = _decode(raw, path)
     if path.suffix.lower() == ".json":
         try:
             data = json.loads(text)
@@ -150,6 +157,22 @@ def _read_file(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"Config file {str(path)!r} must hold a table/object at the top level.")
     return data
+
+
+def _decode(raw: bytes, path: Path, what: str = "Config file") -> str:
+    """The file's text: UTF-8 (a leading byte-order mark, as Notepad writes, is dropped)."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        utf16 = raw.startswith((b"\xff\xfe", b"\xfe\xff"))
+        found = "it is UTF-16 text" if utf16 else f"it has byte 0x{raw[exc.start]:02x}"
+        raise ConfigError(
+            f"{what} {str(path)!r} is not UTF-8: {found} at line {line}, column {column} "
+            f"(byte offset {exc.start}). Save the file as UTF-8 and try again.",
+            source=str(path),
+        ) from None
 
 
 def _sdk_fallbacks(

@@ -2,17 +2,19 @@
 
 The merged configuration dict is converted into these frozen msgspec Structs,
 so a wrong type or an unknown key fails at load time, and the result is
-read-only. Secrets (API keys, passwords in database URLs) are redacted from
-every repr.
+read-only. Every repr hides secrets by the one rule of
+:mod:`llmcore._util.redact` (API keys, secret headers, URL and conninfo
+passwords, MCP env values and ``--token``-style args).
 """
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
+
+from llmcore._util.redact import redact, redact_url  # redact_url: for the storage modules
 
 __all__ = [
     "ContextSettings",
@@ -42,31 +44,22 @@ DEFAULT_RAG_SYSTEM_TEMPLATE = (
 )
 DEFAULT_RAG_USER_TEMPLATE = "Context documents:\n{documents}\n\nQuestion: {message}"
 
-_URL_PASSWORD = re.compile(r"(?P<head>://[^:/@]+:)(?P<password>[^@]*)(?P<tail>@)")
-
-
-def redact_url(url: str) -> str:
-    """Hide the password of a URL such as ``postgresql://user:pw@host/db``."""
-    return _URL_PASSWORD.sub(r"\g<head>***\g<tail>", url)
-
 
 class _Section(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A configuration section: frozen, strict about keys, secret-safe repr."""
-
-    _secret_fields: ClassVar[tuple[str, ...]] = ()
-    _url_fields: ClassVar[tuple[str, ...]] = ()
 
     def __repr__(self) -> str:
         parts = []
         for name in self.__struct_fields__:
             value = getattr(self, name)
-            if name in self._secret_fields and value:
-                shown = "'***'"
-            elif name in self._url_fields and isinstance(value, str):
-                shown = repr(redact_url(value))
-            else:
-                shown = repr(value)
-            parts.append(f"{name}={shown}")
+            # Sections (and maps of them) show as themselves, each redacting its own fields.
+            sections = (
+                isinstance(value, dict)
+                and value
+                and all(isinstance(v, _Section) for v in value.values())
+            )
+            shown = value if isinstance(value, _Section) or sections else redact(value, name)
+            parts.append(f"{name}={shown!r}")
         return f"{type(self).__name__}({', '.join(parts)})"
 
     __str__ = __repr__
@@ -92,8 +85,6 @@ class ProviderSettings(_Section, frozen=True, kw_only=True, forbid_unknown_field
     ``[providers.groq]`` says ``type = "openai"``.
     """
 
-    _secret_fields = ("api_key",)
-
     type: str | None = None
     api_key: str | None = None
     base_url: str | None = None
@@ -118,8 +109,6 @@ class ProviderSettings(_Section, frozen=True, kw_only=True, forbid_unknown_field
 class SessionStorageSettings(_Section, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The ``[storage.session]`` section."""
 
-    _url_fields = ("db_url",)
-
     type: Literal["sqlite", "json", "postgres"] = "sqlite"
     path: str = "~/.llmcore/sessions.db"
     db_url: str | None = None
@@ -130,8 +119,6 @@ class SessionStorageSettings(_Section, frozen=True, kw_only=True, forbid_unknown
 
 class VectorStorageSettings(_Section, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The ``[storage.vector]`` section."""
-
-    _url_fields = ("db_url",)
 
     type: Literal["chromadb", "pgvector"] = "chromadb"
     default_collection: str = "llmcore_default_rag"
@@ -152,8 +139,6 @@ class StorageSettings(_Section, frozen=True, kw_only=True, forbid_unknown_fields
 
 class EmbeddingModelSettings(_Section, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """An ``[embedding.NAME]`` section; keys that do not apply are ignored."""
-
-    _secret_fields = ("api_key",)
 
     model: str | None = None
     api_key: str | None = None

@@ -3,7 +3,9 @@
 Each provider knows how to read its SDK's exceptions (status, message,
 headers); the messages, ``kind`` s and ``retryable`` flags are decided here,
 so a caller can handle a 429 from Anthropic like one from Ollama. Messages
-name the provider and model and say what to do; they never contain the key.
+name the provider and model and say what to do. They quote the provider's own
+error text, which may echo the key or a URL with a password: every
+:class:`~llmcore.exceptions.LLMCoreError` masks those when it is made.
 """
 
 from __future__ import annotations
