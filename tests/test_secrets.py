@@ -40,6 +40,8 @@ S = {
     "header_key": f"xkey-{MARK}-0006",
     "base_url_password": f"urlpw-{MARK}-0007",
     "compat_key": f"sk-compat-{MARK}-0018",
+    "mcp_header": f"mcphdr-{MARK}-0019",
+    "mcp_serve_token": f"serve-{MARK}-0020",
     "unreachable_key": f"sk-down-{MARK}-0008",
     "unreachable_password": f"downpw-{MARK}-0009",
     "pg_conninfo_password": f"pg pw-{MARK}-0010",
@@ -138,6 +140,7 @@ def secret_config(fakes: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
         },
         "embedding": {"openai": {"api_key": S["embedding_key"]}},
         "mcp": {
+            "serve": {"token": S["mcp_serve_token"]},
             "servers": {
                 "tool": {
                     "command": str(tmp_path / "no-such-mcp-server"),
@@ -147,9 +150,10 @@ def secret_config(fakes: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
                 },
                 "web": {
                     "url": f"http://carol:{S['mcp_url_password']}@127.0.0.1:1/mcp",
+                    "headers": {"Authorization": f"Bearer {S['mcp_header']}"},
                     "timeout": 3,
                 },
-            }
+            },
         },
     }
 
@@ -301,6 +305,7 @@ async def test_no_secret_anywhere(
     assert rows["mcp.servers.tool.env.SERVICE_TOKEN"] == "***"
     assert rows["mcp.servers.tool.args"] == ["--token", "***", "--api-key=***"]
     assert rows["providers.proxy.options.default_headers.User-Agent"] == "shown-user-agent"
+    assert rows["mcp.serve.token"] == rows["mcp.servers.web.headers.Authorization"] == "***"
 
     fakes["openai"].enqueue(echo_401("openai", S["openai_key"]))
     # The MCP servers cannot start; leave them out so the chat reaches the provider.
