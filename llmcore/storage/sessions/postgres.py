@@ -26,12 +26,14 @@ import msgspec
 from llmcore.config.schema import redact_url
 from llmcore.exceptions import SessionStorageError
 from llmcore.models import ChatSession, Message, Role, SessionInfo
-from llmcore.storage._pg import PgPool, PgTx, check_table_prefix
+from llmcore.storage._pg import PgConnectError, PgPool, PgTx, check_table_prefix
 from llmcore.storage.sessions.base import (
     BaseSessionStorage,
     MessagePage,
     check_limit,
+    check_messages,
     check_session_id,
+    encode_metadata,
 )
 
 if TYPE_CHECKING:
@@ -180,6 +182,13 @@ class PostgresSessionStorage(BaseSessionStorage):
             pool = PgPool(self.db_url, max_size=self.pool_size, timeout=self.timeout)
             try:
                 await pool.open()
+            except PgConnectError as exc:
+                raise SessionStorageError(
+                    f"PostgreSQL session store {exc}. Check storage.session.db_url (host, "
+                    "port, database name, user and password) and that the server is running.",
+                    backend=self.backend,
+                    operation="connect",
+                ) from exc
             except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
                 raise self._error("connect", exc) from exc
             self._pool = pool
@@ -245,11 +254,12 @@ class PostgresSessionStorage(BaseSessionStorage):
     ) -> tuple[SessionInfo, bool]:
         """Return the session's header, creating the session if absent."""
         check_session_id(session_id, backend=self.backend)
+        meta = encode_metadata(metadata, backend=self.backend, session_id=session_id).decode()
         async with self._tx("ensure_session") as db:
             rows = await db.fetch(self._q["session"], (session_id,))
             if rows:
                 return _session_info(rows[0]), False
-            params = (session_id, name, _encode(metadata or {}).decode())
+            params = (session_id, name, meta)
             rows = await db.fetch(self._q["create"], params)
             if rows:
                 return _session_info(rows[0]), True
@@ -259,16 +269,17 @@ class PostgresSessionStorage(BaseSessionStorage):
     async def append_messages(self, session_id: str, messages: Sequence[Message]) -> None:
         """Append messages in one transaction; a message id stored already is skipped."""
         check_session_id(session_id, backend=self.backend)
-        if not messages:
+        batch = check_messages(session_id, messages, backend=self.backend)
+        if not batch:
             return
         columns = (
-            [m.id for m in messages],
-            [m.role.value for m in messages],
-            [m.content for m in messages],
-            [m.timestamp for m in messages],
-            [m.tokens for m in messages],
-            [m.tokens_by for m in messages],
-            [_encode(m.metadata).decode() for m in messages],
+            [m.id for m in batch],
+            [m.role.value for m in batch],
+            [m.content for m in batch],
+            [m.timestamp for m in batch],
+            [m.tokens for m in batch],
+            [m.tokens_by for m in batch],
+            [_encode(m.metadata).decode() for m in batch],  # checked: encoded once, here
         )
         async with self._tx("append_messages") as db:
             await db.execute(self._q["touch"], (session_id,))
@@ -284,7 +295,8 @@ class PostgresSessionStorage(BaseSessionStorage):
     ) -> bool:
         """Rename a session and/or merge keys into its metadata."""
         check_session_id(session_id, backend=self.backend)
-        params = (name, _encode(metadata or {}).decode(), session_id)
+        meta = encode_metadata(metadata, backend=self.backend, session_id=session_id)
+        params = (name, meta.decode(), session_id)
         async with self._tx("update_session") as db:
             return await db.execute(self._q["update"], params) > 0
 

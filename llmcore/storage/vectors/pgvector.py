@@ -24,7 +24,7 @@ import msgspec
 from llmcore.config.schema import redact_url
 from llmcore.exceptions import InvalidRequestError, VectorStorageError
 from llmcore.models import ContextDocument
-from llmcore.storage._pg import PgPool, PgTx, check_table_prefix
+from llmcore.storage._pg import PgConnectError, PgPool, PgTx, check_table_prefix
 from llmcore.storage.vectors.base import (
     BaseVectorStorage,
     CollectionInfo,
@@ -106,6 +106,13 @@ class PgVectorStorage(BaseVectorStorage):
 
             try:
                 await self._pool.open()
+            except PgConnectError as exc:
+                raise VectorStorageError(
+                    f"pgvector store {exc}. Check storage.vector.db_url (host, port, database "
+                    "name, user and password) and that the server is running.",
+                    backend=self.backend,
+                    operation="connect",
+                ) from exc
             except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
                 raise self._error("connect", exc) from exc
             try:
