@@ -15,11 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
-import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -29,8 +25,8 @@ import anyio.to_thread
 import msgspec
 
 from llmcore.exceptions import LLMCoreError, SessionStorageError
-from llmcore.models import ChatSession, Message, Role, SessionInfo, utcnow
-from llmcore.storage.sessions import jsonl
+from llmcore.models import ChatSession, Message, SessionInfo, utcnow
+from llmcore.storage.sessions import jsonl, jsonl_file
 from llmcore.storage.sessions.base import (
     BaseSessionStorage,
     MessagePage,
@@ -45,21 +41,6 @@ __all__ = ["JsonSessionStorage"]
 T = TypeVar("T")
 logger = logging.getLogger("llmcore.storage")
 _SUFFIX = ".jsonl"
-_INDEX_SIZE = 512
-
-
-class _CorruptFile(Exception):
-    """A file in the folder is not a readable llmcore session file."""
-
-
-@dataclass(slots=True)
-class _Index:
-    """What a forward scan learnt about a file, so the next scan resumes there."""
-
-    key: tuple[int, datetime, int]  # inode, created_at, header length
-    scanned_to: int
-    count: int = 0
-    system: list[jsonl.Record] = field(default_factory=list)
 
 
 class JsonSessionStorage(BaseSessionStorage):
@@ -77,8 +58,7 @@ class JsonSessionStorage(BaseSessionStorage):
         self.folder = Path(path).expanduser()
         self.lock_timeout = lock_timeout
         self._locks: dict[str, anyio.Lock] = {}
-        self._index: OrderedDict[Path, _Index] = OrderedDict()
-        self._index_lock = threading.Lock()
+        self._index = jsonl_file.ScanIndex()
 
     # -- plumbing ---------------------------------------------------------
 
@@ -90,7 +70,7 @@ class JsonSessionStorage(BaseSessionStorage):
             return await anyio.to_thread.run_sync(fn)
         except LLMCoreError:
             raise
-        except _CorruptFile as exc:
+        except jsonl_file.CorruptFile as exc:
             raise SessionStorageError(
                 f"JSON session store: {exc}. Move that file out of {str(self.folder)!r} or "
                 "restore it from a backup.",
@@ -137,15 +117,6 @@ class JsonSessionStorage(BaseSessionStorage):
     def _stem(self, session_id: str) -> str:
         return jsonl.file_stem(check_session_id(session_id, backend=self.backend))
 
-    @staticmethod
-    def _header(f: IO[bytes], path: Path) -> tuple[jsonl.Header, int]:
-        f.seek(0)
-        line = f.readline()  # a header alone may lack its newline (an editor stripped it)
-        try:
-            return jsonl.decode_header(line), len(line)
-        except msgspec.DecodeError as exc:
-            raise _CorruptFile(f"{path} has no valid session header ({exc})") from None
-
     def _committed(self, path: Path, f: IO[bytes], start: int) -> jsonl.Tail:
         """Where the committed records of an open file end, as a reader sees them.
 
@@ -166,72 +137,14 @@ class JsonSessionStorage(BaseSessionStorage):
         except (OSError, SessionStorageError):
             return tail
 
-    def _scan(
-        self, path: Path, f: IO[bytes], header: jsonl.Header, start: int
-    ) -> tuple[int, list[jsonl.Record]]:
-        """Count messages and collect system messages, resuming an earlier scan.
-
-        Only whole appends (through an end marker) are remembered; records
-        after the last one (a hand edit, an append being written) are read
-        again each time.
-        """
-        st = os.fstat(f.fileno())
-        key = (st.st_ino, header.created_at, start)
-        with self._index_lock:
-            cached = self._index.get(path)
-            if cached is not None and cached.key == key and cached.scanned_to <= st.st_size:
-                index = _Index(key, cached.scanned_to, cached.count, list(cached.system))
-            else:  # a new file, or one cut shorter by hand: start again
-                index = _Index(key, start)
-        f.seek(index.scanned_to)
-        pos, pending, pending_system, settled = index.scanned_to, 0, [], True
-        for line in f:
-            if not line.endswith(b"\n"):
-                settled = False
-                break
-            pos += len(line)
-            if not line.strip():
-                if not pending:
-                    index.scanned_to = pos
-                continue
-            try:
-                peek = jsonl.decode_peek(line)
-                if peek.role is Role.SYSTEM:
-                    pending_system.append(jsonl.decode_record(line))
-            except msgspec.DecodeError:
-                settled = False
-                break
-            pending += 1
-            if peek.end:
-                index.count += pending
-                index.system += pending_system
-                index.scanned_to, pending, pending_system = pos, 0, []
-        with self._index_lock:
-            self._index[path] = index
-            self._index.move_to_end(path)
-            while len(self._index) > _INDEX_SIZE:
-                self._index.popitem(last=False)
-        count, system = index.count, list(index.system)
-        if settled and not pending:
-            return count, system
-        end = self._committed(path, f, start).end
-        f.seek(index.scanned_to)
-        for line in f.read(max(0, end - index.scanned_to)).splitlines():
-            if line.strip():
-                record = _record(line, path)
-                count += 1
-                if record.role is Role.SYSTEM:
-                    system.append(record)
-        return count, system
-
     def _info(self, path: Path) -> SessionInfo | None:
         try:
             f = path.open("rb")
         except FileNotFoundError:
             return None
         with f:
-            header, start = self._header(f, path)
-            count, _ = self._scan(path, f, header, start)
+            header, start = jsonl_file.read_header(f, path)
+            count, _ = self._index.scan(path, f, header, start, self._committed)
             mtime = os.fstat(f.fileno()).st_mtime_ns
         return SessionInfo(
             id=header.id,
@@ -241,23 +154,6 @@ class JsonSessionStorage(BaseSessionStorage):
             message_count=count,
             metadata=header.metadata,
         )
-
-    def _write_new(
-        self, path: Path, header: jsonl.Header, body: Callable[[IO[bytes]], None]
-    ) -> None:
-        """Write a whole file beside ``path``, fsync it, and rename it into place."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = self.folder / f".{path.stem}.{uuid.uuid4().hex[:8]}.tmp"
-        try:
-            with tmp.open("wb") as out:
-                out.write(jsonl.encode_header(header))
-                body(out)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-        _fsync_dir(self.folder)
 
     def _create(self, stem: str, session_id: str, name: str | None, meta: dict[str, Any]) -> bool:
         path = self._path(stem)
@@ -272,7 +168,8 @@ class JsonSessionStorage(BaseSessionStorage):
             updated_at=now,
             metadata=meta,
         )
-        self._write_new(path, header, lambda out: None)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        jsonl_file.rewrite(path, header, lambda out: None)
         return True
 
     # -- writes -----------------------------------------------------------
@@ -315,35 +212,18 @@ class JsonSessionStorage(BaseSessionStorage):
             path = self._path(stem)
             while True:
                 with path.open("r+b") as f:
-                    header, start = self._header(f, path)
+                    header, start = jsonl_file.read_header(f, path)
                     size = os.fstat(f.fileno()).st_size
                     tail = jsonl.committed_end(f, start, size)
                     if tail.marked:
-                        _append(f, path, tail, size, batch)
+                        jsonl_file.append(f, path, tail, size, batch)
                         return
-                    self._mark_end(path, f, header, start, tail)
+                    # Its reply line was deleted by hand (or a crash fell between
+                    # two lines): mark what is left as committed, then append.
+                    jsonl_file.mark_end(path, f, header, start, tail)
                 # The file was replaced: append to the new one.
 
         await self._locked(session_id, "append_messages", work)
-
-    def _mark_end(
-        self, path: Path, f: IO[bytes], header: jsonl.Header, start: int, tail: jsonl.Tail
-    ) -> None:
-        """Rewrite the file with an end marker on its last record.
-
-        Its reply line was deleted by hand (or a crash fell exactly between
-        two lines): the records left are committed. Marked, they stay so
-        even if the next append is cut short.
-        """
-        logger.info("%s: its last message had no end marker (edited by hand?); adding one", path)
-        record = tail.last_append[0]
-        record.end = True
-
-        def body(out: IO[bytes]) -> None:
-            _copy(f, out, start, tail.last_offset)
-            out.write(jsonl.encode_record(record))
-
-        self._write_new(path, header, body)
 
     async def update_session(
         self,
@@ -364,18 +244,18 @@ class JsonSessionStorage(BaseSessionStorage):
             except FileNotFoundError:
                 return False
             with f:
-                header, start = self._header(f, path)
+                header, start = jsonl_file.read_header(f, path)
                 tail = jsonl.committed_end(f, start, os.fstat(f.fileno()).st_size)
                 header.name = header.name if name is None else name
                 header.metadata = {**header.metadata, **meta}
                 header.updated_at = utcnow()
 
                 def body(out: IO[bytes]) -> None:
-                    _copy(f, out, start, tail.end)
+                    jsonl_file.copy(f, out, start, tail.end)
                     if tail.end > start and not tail.newline:
                         out.write(b"\n")
 
-                self._write_new(path, header, body)
+                jsonl_file.rewrite(path, header, body)
             return True
 
         return await self._locked(session_id, "update_session", work)
@@ -385,13 +265,12 @@ class JsonSessionStorage(BaseSessionStorage):
 
         def work(stem: str) -> bool:
             path = self._path(stem)
-            with self._index_lock:
-                self._index.pop(path, None)
+            self._index.forget(path)
             try:
                 path.unlink()
             except FileNotFoundError:
                 return False
-            _fsync_dir(self.folder)
+            jsonl_file.fsync_dir(self.folder)
             return True
 
         return await self._locked(session_id, "delete_session", work)
@@ -411,7 +290,7 @@ class JsonSessionStorage(BaseSessionStorage):
             except FileNotFoundError:
                 return MessagePage([], None)
             with f:
-                header, start = self._header(f, path)
+                header, start = jsonl_file.read_header(f, path)
                 if before is None:
                     stop = self._committed(path, f, start).end
                 else:
@@ -420,7 +299,7 @@ class JsonSessionStorage(BaseSessionStorage):
                 for offset, line in jsonl.lines_backward(f, start, stop):
                     if not line.strip():
                         continue
-                    records.append((offset, _record(line, path)))
+                    records.append((offset, jsonl_file.read_record(line, path)))
                     if len(records) == limit:
                         break
             records.reverse()
@@ -440,8 +319,8 @@ class JsonSessionStorage(BaseSessionStorage):
             except FileNotFoundError:
                 return []
             with f:
-                header, start = self._header(f, path)
-                _, system = self._scan(path, f, header, start)
+                header, start = jsonl_file.read_header(f, path)
+                _, system = self._index.scan(path, f, header, start, self._committed)
             return [jsonl.to_message(r, header.id) for r in system]
 
         return await self._run("read_system_messages", work)
@@ -456,7 +335,7 @@ class JsonSessionStorage(BaseSessionStorage):
             except FileNotFoundError:
                 return None
             with f:
-                header, start = self._header(f, path)
+                header, start = jsonl_file.read_header(f, path)
                 st = os.fstat(f.fileno())
                 end = self._committed(path, f, start).end
                 f.seek(start)
@@ -464,7 +343,10 @@ class JsonSessionStorage(BaseSessionStorage):
             return ChatSession(
                 id=header.id,
                 name=header.name,
-                messages=[jsonl.to_message(_record(line, path), header.id) for line in lines],
+                messages=[
+                    jsonl.to_message(jsonl_file.read_record(line, path), header.id)
+                    for line in lines
+                ],
                 created_at=header.created_at,
                 updated_at=datetime.fromtimestamp(st.st_mtime_ns / 1e9, UTC),
                 metadata=header.metadata,
@@ -497,7 +379,7 @@ class JsonSessionStorage(BaseSessionStorage):
             for _, name in entries[offset:stop]:
                 try:
                     info = self._info(self.folder / name)
-                except _CorruptFile as exc:
+                except jsonl_file.CorruptFile as exc:
                     logger.warning("Skipping %s in the session list: %s", name, exc)
                     continue
                 if info is not None:  # None: deleted since the folder was read
@@ -505,66 +387,3 @@ class JsonSessionStorage(BaseSessionStorage):
             return infos
 
         return await self._run("list_sessions", work)
-
-
-def _append(f: IO[bytes], path: Path, tail: jsonl.Tail, size: int, batch: list[Message]) -> None:
-    """Write the messages of ``batch`` not in the last append after ``tail``, and fsync."""
-    if tail.end < size:
-        logger.warning(
-            "%s: dropping the %d bytes after its last complete append (an append cut short "
-            "by a crash, or damaged lines)",
-            path,
-            size - tail.end,
-        )
-        f.truncate(tail.end)
-    seen = {r.id for r in tail.last_append}
-    new = []
-    for m in batch:
-        if m.id not in seen:
-            seen.add(m.id)
-            new.append(m)
-    if not new:
-        return
-    data = jsonl.encode_messages(new)
-    if not tail.newline:
-        data = b"\n" + data  # the last line lost its newline (an editor stripped it)
-    f.seek(tail.end)
-    try:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    except BaseException:
-        f.truncate(tail.end)
-        raise
-
-
-def _record(line: bytes, path: Path) -> jsonl.Record:
-    try:
-        return jsonl.decode_record(line)
-    except msgspec.DecodeError as exc:
-        raise _CorruptFile(f"{path} has a damaged message line ({exc})") from None
-
-
-def _copy(src: IO[bytes], dst: IO[bytes], start: int, end: int) -> None:
-    src.seek(start)
-    remaining = end - start
-    while remaining > 0:
-        chunk = src.read(min(remaining, 1 << 20))
-        if not chunk:
-            break
-        dst.write(chunk)
-        remaining -= len(chunk)
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename or unlink in ``folder`` durable (a no-op where unsupported)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
