@@ -142,6 +142,15 @@ async def fill(db: Path) -> None:
     await store.close()
 
 
+@pytest.fixture
+async def db(tmp_path: Path) -> Path:
+    """A database with two sessions, closed, in a folder of its own."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    await fill(folder / "s.db")
+    return folder / "s.db"
+
+
 async def assert_readable(store: SqliteSessionStorage) -> None:
     assert [i.id for i in await store.list_sessions()] == ["t", "s"]
     assert await contents(store) == ["be brief", "q0", "a0", "q1"]
@@ -176,12 +185,9 @@ async def assert_writes_refused(store: SqliteSessionStorage, db: Path) -> None:
 
 @pytest.mark.parametrize("what", ["file", "folder", "both"])
 async def test_a_read_only_database_can_be_read_and_refuses_writes_clearly(
-    tmp_path: Path, what: str
+    db: Path, what: str
 ) -> None:
-    folder = tmp_path / "data"
-    folder.mkdir()
-    db = folder / "s.db"
-    await fill(db)
+    folder = db.parent
     assert sorted(p.name for p in folder.iterdir()) == ["s.db"]  # WAL files gone on close
     store = SqliteSessionStorage(db)
     with read_only(*{"file": [db], "folder": [folder], "both": [db, folder]}[what]):
@@ -209,12 +215,9 @@ async def crashed_writer(db: Path, keep: tuple[str, ...] = ("-wal", "-shm")) -> 
 
 
 async def test_a_read_only_database_with_changes_in_its_wal_is_read_with_them(
-    tmp_path: Path,
+    db: Path,
 ) -> None:
-    folder = tmp_path / "data"
-    folder.mkdir()
-    db = folder / "s.db"
-    await fill(db)
+    folder = db.parent
     await crashed_writer(db)
     wal, shm = (db.with_name(db.name + suffix) for suffix in ("-wal", "-shm"))
     with read_only(db, wal, shm, folder):
@@ -225,12 +228,9 @@ async def test_a_read_only_database_with_changes_in_its_wal_is_read_with_them(
 
 
 async def test_wal_changes_that_a_read_only_folder_cannot_read_are_a_clear_error(
-    tmp_path: Path,
+    db: Path,
 ) -> None:
-    folder = tmp_path / "data"
-    folder.mkdir()
-    db = folder / "s.db"
-    await fill(db)
+    folder = db.parent
     await crashed_writer(db, keep=("-wal",))  # e.g. a backup that copied s.db and s.db-wal
     with read_only(folder):
         store = SqliteSessionStorage(db)
