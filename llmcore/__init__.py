@@ -31,7 +31,7 @@ from llmcore.exceptions import (
     VectorStorageError,
 )
 from llmcore.models import ChatSession, ContextDocument, Message, Role, SessionInfo, ToolCall, Usage
-from llmcore.pipeline.stage import Stage
+from llmcore.pipeline.stage import Stage, WrappingStage
 from llmcore.turn import Turn
 
 if TYPE_CHECKING:
@@ -66,6 +66,7 @@ __all__ = [
     "Turn",
     "Usage",
     "VectorStorageError",
+    "WrappingStage",
 ]
 
 

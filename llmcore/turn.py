@@ -109,11 +109,16 @@ class Response:
 
 @dataclass(slots=True)
 class StageTrace:
-    """How one stage went: its name, how long it took, and its notes."""
+    """How one stage went: its name, how long it took, and its notes.
+
+    ``duration`` is the stage's own time: for a wrapping stage
+    (``wraps=True``), without the stages it wrapped.
+    """
 
     name: str
     duration: float = 0.0
     notes: list[str] = field(default_factory=list)
+    wraps: bool = False
 
 
 @dataclass(eq=False, slots=True)
@@ -160,6 +165,7 @@ class Turn:
     provider_called: bool = False
     chunks: ChatStream | None = field(default=None, repr=False)
     _pending_stream: AsyncIterator[str] | None = field(default=None, repr=False)
+    _stage: StageTrace | None = field(default=None, repr=False)
 
     @property
     def persistent(self) -> bool:
@@ -168,14 +174,38 @@ class Turn:
 
     def note(self, text: str) -> None:
         """Add a note to the trace of the stage that is running."""
-        if self.trace:
-            self.trace[-1].notes.append(text)
+        if self._stage is not None:
+            self._stage.notes.append(text)
+
+    def enter_stage(self, name: str, *, wraps: bool = False) -> StageTrace:
+        """Start the trace of a stage (the runner calls this); notes go to it."""
+        trace = StageTrace(name, wraps=wraps)
+        self.trace.append(trace)
+        self._stage = trace
+        return trace
+
+    def resume_stage(self, trace: StageTrace) -> None:
+        """Make ``trace`` the running stage again (a wrapping stage, after ``call_next``)."""
+        self._stage = trace
+
+    async def deliver(self, chunks: AsyncIterator[str]) -> None:
+        """Give the caller the reply's chunks; return when the stream has ended.
+
+        What a provider stage calls when the turn streams. The pipeline is
+        suspended here while the caller reads; this returns once the stream
+        was exhausted or closed, and raises what broke it (an error, or the
+        reader's cancellation). The code after it, and after ``call_next``
+        in every wrapping stage, runs then.
+        """
+        from llmcore.pipeline.suspend import handover
+
+        await handover(chunks)
 
     def set_stream(self, chunks: AsyncIterator[str]) -> None:
-        """Hand the runner a stream of reply chunks (used by provider stages).
+        """Hand the runner a stream of reply chunks (the older form of :meth:`deliver`).
 
-        The runner gives these chunks to the caller, then runs the stages
-        after this one once the stream is exhausted or closed.
+        The runner delivers them to the caller once this stage returns, then
+        runs the stages after it when the stream is exhausted or closed.
         """
         self._pending_stream = chunks
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from llmcore import ContextDocument, Message, Role, Turn
+from llmcore import ContextDocument, Message, ProviderError, Role, Turn
 from llmcore.providers import ChatResult
 from llmcore.providers.openai import OpenAIProvider
 
@@ -71,3 +71,45 @@ class PlaceDocuments:
 
     async def __call__(self, turn: Turn) -> None:
         turn.documents = [ContextDocument(**msgspec.structs.asdict(d)) for d in self.documents]
+
+
+class Around:
+    """A wrapping stage: notes what it sees before and after the rest of the turn."""
+
+    def __init__(self, *, rescue: bool = False):
+        self.rescue = rescue
+
+    async def __call__(self, turn: Turn, call_next: Any) -> None:
+        seen = turn.state.setdefault("around", [])
+        seen.append(("before", turn.response.text, turn.response.complete))
+        try:
+            await call_next(turn)
+        except ProviderError as exc:
+            seen.append(("caught", exc.kind, turn.response.complete))
+            if not self.rescue:
+                raise
+            turn.response.text = "Sorry, the model is unavailable."
+            turn.response.complete = True
+            return
+        finally:
+            turn.note("wrapped the rest")
+        seen.append(("after", turn.response.text, turn.response.complete))
+
+
+async def timed(turn: Turn, call_next: Any) -> None:
+    """A wrapping stage written as a plain function."""
+    turn.state["timed"] = "started"
+    await call_next(turn)
+    turn.state["timed"] = f"done: {turn.response.text}"
+
+
+CLEANED: list[BaseException | None] = []
+
+
+class Cleanup:
+    """The older cleanup form: a plain stage with always_run, seeing turn.error."""
+
+    always_run = True
+
+    async def __call__(self, turn: Turn) -> None:
+        CLEANED.append(turn.error)

@@ -7,21 +7,21 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import pytest
-from fakes.openai_server import FakeOpenAIServer
+from fakes.openai_server import FakeOpenAIServer, Reply
 
-from llmcore import LLMCore, PipelineError
+from llmcore import LLMCore, PipelineError, ProviderError
 from llmcore.pipeline import builtin_pipelines_dir
 from llmcore.pipeline.definition import load_definition
 
 DEFAULT_STAGES = [
     "load_session",
+    "persist",
     "embed_query",
     "retrieve",
     "select_history",
     "truncate",
     "format_mcp",
     "call_provider",
-    "persist",
 ]
 
 INSERT = 'extends = "default"\n[[insert]]\nname = "x"\nafter = "persist"\n'
@@ -71,11 +71,11 @@ def test_extends_with_every_edit(tmp_path: Path) -> None:
         "first",
         "format_mcp",
         "load_session",
+        "persist",
         "select_history",
         "shout",
         "truncate",
         "call_provider",
-        "persist",
     ]
     stages = {s.name: s for s in definition.stages}
     assert stages["truncate"].stage == "custom_stages:Sign"
@@ -192,12 +192,11 @@ async def test_custom_stages_see_and_change_the_turn(
         assert turn.response.text == "echo: HELLO THERE!! -- llmcore"
         assert turn.state == {"shouted": True, "history_size": 0}
         assert [t.name for t in turn.trace] == [
-            *DEFAULT_STAGES[:4],
+            *DEFAULT_STAGES[:5],
             "shout",
             "count",
-            *DEFAULT_STAGES[4:7],
+            *DEFAULT_STAGES[5:8],
             "sign",
-            "persist",
         ]
         session = await llm.get_session("s1")
         assert session is not None
@@ -241,7 +240,8 @@ async def test_trace_records_every_stage_with_durations(make_llm: MakeLLM) -> No
     assert [t.name for t in turn.trace] == DEFAULT_STAGES
     assert all(t.duration >= 0 for t in turn.trace)
     assert turn.duration == pytest.approx(sum(t.duration for t in turn.trace))
-    assert "appended 2 messages" in turn.trace[-1].notes
+    persist = turn.trace[DEFAULT_STAGES.index("persist")]
+    assert persist.wraps and "appended 2 messages" in persist.notes
 
 
 def test_stage_protocol_is_importable() -> None:
@@ -249,3 +249,125 @@ def test_stage_protocol_is_importable() -> None:
     from llmcore.stages.persist import Persist
 
     assert isinstance(Persist(services=None), Stage)  # type: ignore[arg-type]
+
+
+AROUND = """
+extends = "default"
+[[insert]]
+name = "around"
+stage = "custom_stages:Around"
+after = "persist"
+options = { rescue = RESCUE }
+[[insert]]
+name = "timed"
+stage = "custom_stages:timed"
+before = "call_provider"
+"""
+
+
+def around_pipeline(folder: Path, *, rescue: bool = False) -> None:
+    define(folder, "around", AROUND.replace("RESCUE", str(rescue).lower()))
+
+
+async def test_a_wrapping_stage_runs_before_and_after_the_rest(
+    tmp_path: Path, make_llm: MakeLLM
+) -> None:
+    around_pipeline(tmp_path)
+    async with make_llm(**{"pipelines.paths": [str(tmp_path)]}) as llm:
+        turn = await llm.chat_turn("hi", session_id="s", pipeline="around")
+    assert turn.state["around"] == [("before", "", False), ("after", "echo: hi", True)]
+    assert turn.state["timed"] == "done: echo: hi"
+    traces = {t.name: t for t in turn.trace}
+    assert traces["around"].wraps and traces["timed"].wraps
+    assert not traces["call_provider"].wraps
+    assert traces["around"].notes == ["wrapped the rest"]  # its note, not the last stage's
+    # A wrapper's own time excludes the stages it wrapped.
+    assert traces["around"].duration < traces["call_provider"].duration + traces["timed"].duration
+
+
+async def test_a_wrapping_stage_sees_the_whole_streamed_reply_after_the_stream(
+    tmp_path: Path, make_llm: MakeLLM, openai_server: FakeOpenAIServer
+) -> None:
+    around_pipeline(tmp_path)
+    openai_server.enqueue(Reply(chunks=["Once ", "upon ", "a time."]))
+    async with make_llm(**{"pipelines.paths": [str(tmp_path)]}) as llm:
+        turn = await llm.chat_turn("story", session_id="s", pipeline="around", stream=True)
+        assert turn.chunks is not None
+        assert turn.state["around"] == [("before", "", False)]  # not yet: the stream is open
+        assert "".join([c async for c in turn.chunks]) == "Once upon a time."
+    assert turn.state["around"][-1] == ("after", "Once upon a time.", True)
+    assert turn.state["timed"] == "done: Once upon a time."
+
+
+async def test_a_wrapping_stage_after_part_runs_when_the_stream_is_closed_early(
+    tmp_path: Path, make_llm: MakeLLM, openai_server: FakeOpenAIServer
+) -> None:
+    around_pipeline(tmp_path)
+    openai_server.enqueue(Reply(chunks=["Once ", "upon ", "a time."]))
+    async with make_llm(**{"pipelines.paths": [str(tmp_path)]}) as llm:
+        turn = await llm.chat_turn("story", session_id="s", pipeline="around", stream=True)
+        assert turn.chunks is not None
+        async with turn.chunks as chunks:
+            async for _chunk in chunks:
+                break
+        assert turn.state["around"][-1] == ("after", "Once ", False)
+        assert turn.response.interrupted
+        session = await llm.get_session("s")
+    assert session is not None
+    assert [m.content for m in session.messages] == ["story", "Once "]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+async def test_a_wrapping_stage_can_catch_a_later_stages_error(
+    tmp_path: Path, make_llm: MakeLLM, openai_server: FakeOpenAIServer, stream: bool
+) -> None:
+    around_pipeline(tmp_path, rescue=True)
+    openai_server.enqueue(Reply(status=503))
+    async with make_llm(**{"pipelines.paths": [str(tmp_path)]}) as llm:
+        if stream:  # a stream still, of the one reply the wrapper gave
+            text = "".join(
+                [
+                    c
+                    async for c in await llm.chat(
+                        "hi", session_id="s", pipeline="around", stream=True
+                    )
+                ]
+            )
+        else:
+            text = await llm.chat("hi", session_id="s", pipeline="around")
+        session = await llm.get_session("s")
+    assert text == "Sorry, the model is unavailable."
+    assert session is not None
+    assert [m.content for m in session.messages] == ["hi", "Sorry, the model is unavailable."]
+
+
+async def test_a_wrapping_stage_that_does_not_rescue_lets_the_error_through(
+    tmp_path: Path, make_llm: MakeLLM, openai_server: FakeOpenAIServer
+) -> None:
+    around_pipeline(tmp_path)
+    openai_server.enqueue(Reply(status=503))
+    async with make_llm(**{"pipelines.paths": [str(tmp_path)]}) as llm:
+        with pytest.raises(ProviderError):
+            await llm.chat_turn("hi", session_id="s", pipeline="around")
+        session = await llm.get_session("s")
+    assert session is not None  # persist, wrapping the rest, kept what was sent
+    assert [m.content for m in session.messages] == ["hi"]
+
+
+async def test_a_plain_always_run_stage_still_runs_after_a_failure(
+    tmp_path: Path, make_llm: MakeLLM, openai_server: FakeOpenAIServer
+) -> None:
+    define(
+        tmp_path,
+        "cleanup",
+        'extends = "default"\n[[insert]]\nname = "cleanup"\nstage = "custom_stages:Cleanup"\n'
+        'after = "call_provider"\n',
+    )
+    openai_server.enqueue(Reply(status=503))
+    async with make_llm(**{"pipelines.paths": [str(tmp_path)]}) as llm:
+        with pytest.raises(ProviderError):
+            turn_holder = await llm.chat_turn("hi", pipeline="cleanup")
+            del turn_holder
+    from custom_stages import CLEANED
+
+    assert CLEANED and isinstance(CLEANED[-1], ProviderError)

@@ -98,10 +98,15 @@ def show_pipeline(ctx: click.Context, name: str | None, as_json: bool) -> None:
 
 
 def _describe(spec: StageSpec, definition: PipelineDefinition) -> dict[str, Any]:
+    from llmcore.pipeline.registry import resolve_stage
+    from llmcore.pipeline.runner import is_wrapping
+
+    factory = resolve_stage(spec.stage, stage=spec.name, definition=definition.name)
     return {
         "name": spec.name,
         "stage": spec.stage,
         "origin": spec.origin,
+        "wraps": is_wrapping(factory),
         "options": stage_options(spec, definition.name),
     }
 
@@ -147,7 +152,8 @@ def _print_pipeline(definition: PipelineDefinition, stages: list[dict[str, Any]]
             for o in stage["options"]
         ]
         built = stage["stage"] if stage["stage"] == stage["name"] else f"[b]{stage['stage']}[/b]"
-        grid.add_row(str(i), stage["name"], built, "\n".join(lines) or "[dim]none[/dim]")
+        name = stage["name"] + (" [dim](wraps the stages after it)[/dim]" if stage["wraps"] else "")
+        grid.add_row(str(i), name, built, "\n".join(lines) or "[dim]none[/dim]")
     con.print(grid)
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from llmcore._util.loading import import_object, load_entry_point
 from llmcore.config.suggest import did_you_mean
 from llmcore.exceptions import LLMCoreError, PipelineError
-from llmcore.pipeline.stage import Stage
+from llmcore.pipeline.stage import AnyStage
 
 if TYPE_CHECKING:
     from llmcore.services import Services
@@ -65,7 +65,7 @@ def resolve_stage(ref: str, *, stage: str, definition: str) -> Any:
 
 def build_stage(
     ref: str, options: dict[str, Any], services: Services, *, stage: str, definition: str
-) -> Stage:
+) -> AnyStage:
     """Build the stage ``ref`` names with its options.
 
     Raises:
@@ -82,6 +82,8 @@ def build_stage(
                 stage=stage,
                 definition=definition,
             )
+        if len(inspect.signature(factory).parameters) >= 2:
+            return _WrappingFunctionStage(stage, factory)
         return _FunctionStage(stage, factory)
     if not callable(factory):
         raise PipelineError(
@@ -114,7 +116,7 @@ def build_stage(
     if not callable(built) or not inspect.iscoroutinefunction(built.__call__):
         raise PipelineError(
             f"{where}: {ref!r} did not build a stage (an object with "
-            "'async def __call__(self, turn)').",
+            "'async def __call__(self, turn)' or 'async def __call__(self, turn, call_next)').",
             stage=stage,
             definition=definition,
         )
@@ -130,3 +132,14 @@ class _FunctionStage:
 
     async def __call__(self, turn: Any) -> None:
         await self._fn(turn)
+
+
+class _WrappingFunctionStage:
+    """Adapts ``async def stage(turn, call_next)`` to a wrapping stage."""
+
+    def __init__(self, name: str, fn: Any):
+        self.name = name
+        self._fn = fn
+
+    async def __call__(self, turn: Any, call_next: Any) -> None:
+        await self._fn(turn, call_next)

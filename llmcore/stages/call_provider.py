@@ -25,8 +25,9 @@ class CallProvider:
     is called again, up to ``max_tool_rounds`` rounds. The assistant's tool
     calls and the results are added to ``turn.new_messages`` so the session
     keeps them. With ``turn.stream`` the first request is sent here (so an
-    error such as a bad key raises from ``chat()`` itself), and the text of
-    every round is streamed to the caller.
+    error such as a bad key raises from ``chat()`` itself), the text of
+    every round is delivered to the caller (:meth:`~llmcore.turn.Turn.deliver`),
+    and the stage ends when the stream does.
     """
 
     name = "call_provider"
@@ -49,7 +50,7 @@ class CallProvider:
             except ConfigError:
                 turn.provider_called = False  # no key, no SDK: nothing was sent
                 raise
-            turn.set_stream(_Chunks(self._stream(turn, provider, first, kwargs), first))
+            await turn.deliver(_Chunks(self._stream(turn, provider, first, kwargs), first))
             return
         try:
             await self._complete(turn, provider, kwargs)

@@ -2,36 +2,60 @@
 
 from __future__ import annotations
 
+import logging
+
+import anyio
+
 from llmcore.models import Message, Role
+from llmcore.pipeline.stage import CallNext
 from llmcore.services import Services
 from llmcore.tokens.cached import MessageCounter
 from llmcore.turn import Turn
 
 __all__ = ["Persist"]
 
+logger = logging.getLogger("llmcore.stages.persist")
+
 
 class Persist:
     """Append the turn's new messages (system if new, user, reply) in one write.
 
-    Runs even when an earlier stage failed (``always_run``): once the
-    provider was called, the user's message is kept so nothing they typed is
-    lost; a failure before that (a bad option, a message too long for the
-    window) stores nothing. A reply cut short (the caller stopped reading, or
-    the stream broke) is stored with ``metadata["interrupted"] = True``.
-    Temporary sessions and ``save_session=False`` store nothing.
+    A wrapping stage: it runs the rest of the turn (``call_next``) and saves
+    afterwards, whatever happened. After a failure or a cancellation it saves,
+    shielded, only if the provider was called, so nothing the user typed is
+    lost once it was sent, and a turn that never reached the model (a bad
+    option, a message too long for the window) stores nothing. A reply cut
+    short (the caller stopped reading, or the stream broke) is stored with
+    ``metadata["interrupted"] = True``. Temporary sessions and
+    ``save_session=False`` store nothing.
     """
 
     name = "persist"
-    always_run = True
 
     def __init__(self, services: Services):
         self.services = services
 
-    async def __call__(self, turn: Turn) -> None:
-        """Append this turn's messages to its session."""
+    async def __call__(self, turn: Turn, call_next: CallNext) -> None:
+        """Run the rest of the turn, then append its messages to the session."""
+        try:
+            await call_next(turn)
+        except BaseException as exc:
+            if turn.provider_called:
+                with anyio.CancelScope(shield=True):
+                    try:
+                        await self._save(turn)
+                    except Exception as failure:  # the turn's own error is what matters
+                        logger.error(
+                            "Saving session %r after %s failed too: %s",
+                            turn.session_id,
+                            type(exc).__name__,
+                            failure,
+                        )
+            raise
+        await self._save(turn)
+
+    async def _save(self, turn: Turn) -> None:
         if turn.session_id is None or not turn.save_session:
-            return
-        if turn.error is not None and not turn.provider_called:
             return
         messages = list(turn.new_messages)
         reply = await self._reply(turn)

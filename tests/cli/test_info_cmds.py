@@ -80,10 +80,11 @@ def test_pipeline_show_options_and_their_sources(invoke: Invoke, custom_pipeline
     assert data["extends"] == "default"
     names = [s["name"] for s in data["stages"]]
     assert names == [
-        "load_session", "embed_query", "retrieve", "select_history", "truncate",
-        "call_provider", "persist",
+        "load_session", "persist", "embed_query", "retrieve", "select_history", "truncate",
+        "call_provider",
     ]  # fmt: skip
-    history = data["stages"][3]
+    assert [s["name"] for s in data["stages"] if s["wraps"]] == ["persist"]
+    history = data["stages"][4]
     options = {o["name"]: (o["value"], o["source"]) for o in history["options"]}
     assert options["strategy"] == (
         "last_n_messages",
@@ -95,6 +96,7 @@ def test_pipeline_show_options_and_their_sources(invoke: Invoke, custom_pipeline
     table = invoke("--config", str(custom_pipeline), "pipeline", "show", "terse").output
     assert "strategy = 'last_n_messages' (terse.toml)" in table
     assert "page_size = 64 (stage default)" in table
+    assert "persist (wraps the stages after it)" in table
 
 
 def test_pipeline_show_unknown(invoke: Invoke) -> None:
