@@ -209,3 +209,11 @@ def test_loading_a_config_registers_its_secrets(caplog: pytest.LogCaptureFixture
     caplog.set_level(logging.INFO, logger="httpx")
     logging.getLogger("httpx").info("HTTP Request: GET http://h/?k=loaded-key-0001")
     assert "loaded-key-0001" not in caplog.text
+
+
+def test_prose_about_tokens_is_not_masked() -> None:
+    # An error message that explains a setting must stay readable.
+    text = "A non-loopback address needs a bearer token: anyone who can reach it could chat."
+    assert redact_text(text) == text
+    assert redact_text("token: hello world") == "token: hello world"
+    assert redact_text("api_key: Abc123xyz") == "api_key: ***"

@@ -101,9 +101,13 @@ _NAME_EQUALS = re.compile(
     rf"(?<![\w])(?P<name>[A-Za-z_][\w.-]*)(?P<sep>\s*=\s*)(?P<value>{_QUOTED}|[^\s&#;,'\"]+)"
 )
 # 'api_key': 'x' (dict reprs in SDK debug logs), Authorization: Bearer x (header lines).
+# An unquoted value must have a character other than a lowercase letter: prose
+# ("needs a token: anyone can...") is left alone; configured values are still
+# hidden wherever they appear, by value.
 _NAME_COLON = re.compile(
     rf"(?<![\w])(?P<q>['\"]?)(?P<name>[A-Za-z_][\w.-]*)(?P=q)(?P<sep>\s*:\s*)"
-    rf"(?P<value>{_QUOTED}|(?:Bearer|Basic|Token)\s+\S+|[^\s,{{}}\[\]()'\"]+)"
+    rf"(?P<value>{_QUOTED}|(?:Bearer|Basic|Token)\s+\S+"
+    rf"|(?=[^\s,{{}}\[\]()'\"]*[^a-z\s,{{}}\[\]()'\"])[^\s,{{}}\[\]()'\"]+)"
 )
 # --token VALUE in a command line.
 _FLAG_VALUE = re.compile(rf"(?P<name>--?[A-Za-z][\w-]*)(?P<sep>\s+)(?P<value>{_QUOTED}|[^\s-]\S*)")
