@@ -13,6 +13,8 @@ from typing import Any
 
 import msgspec
 
+from llmcore.parts import Part, TextPart, ToolCallPart, ToolResultPart, text_of
+
 __all__ = [
     "ChatSession",
     "ContextDocument",
@@ -46,18 +48,8 @@ class Role(enum.StrEnum):
     TOOL = "tool"
 
 
-class ToolCall(msgspec.Struct, kw_only=True):
-    """A model's request to call a tool.
-
-    Attributes:
-        id: the provider's id for the call, kept so the result can refer to it.
-        name: the tool's name.
-        arguments: the parsed JSON arguments.
-    """
-
-    id: str
-    name: str
-    arguments: dict[str, Any] = msgspec.field(default_factory=dict)
+#: A model's request to call a tool (the same type as :class:`~llmcore.parts.ToolCallPart`).
+ToolCall = ToolCallPart
 
 
 class Usage(msgspec.Struct, kw_only=True):
@@ -73,11 +65,20 @@ class Usage(msgspec.Struct, kw_only=True):
 
 
 class Message(msgspec.Struct, kw_only=True):
-    """One message of a conversation.
+    """One message of a conversation: a role and an ordered list of typed parts.
+
+    ``Message(role=Role.USER, content="Hi")`` is a message of one text part;
+    ``Message(role=..., parts=[TextPart(...), ImagePart(...)])`` gives the
+    parts themselves, and ``content`` is then their text. Either way
+    ``content`` is the message's text (a tool message's: the result), and
+    ``parts`` what it is made of. Assigning ``content`` later replaces the
+    text parts, as :meth:`current_parts` shows.
 
     Attributes:
         role: who said it.
         content: the text.
+        parts: the typed parts (text, images, documents, tool calls and
+            results, reasoning, provider-native content), in order.
         id: a unique id (generated when not given).
         session_id: the session it belongs to (empty for a temporary session).
         timestamp: when it was created (UTC).
@@ -85,17 +86,114 @@ class Message(msgspec.Struct, kw_only=True):
             provider's per-message overhead, valid for the counter named in
             ``tokens_by``; ``None`` when not counted yet.
         tokens_by: the name of the token counter that produced ``tokens``.
-        metadata: free data: usage, model, ``interrupted``, tool call ids...
+        metadata: free data: usage, model, ``interrupted``...
     """
 
     role: Role
-    content: str
+    content: str = ""
+    parts: list[Part] = msgspec.field(default_factory=list)
     id: str = msgspec.field(default_factory=new_id)
     session_id: str = ""
     timestamp: datetime = msgspec.field(default_factory=utcnow)
     tokens: int | None = None
     tokens_by: str | None = None
     metadata: dict[str, Any] = msgspec.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.parts:
+            if not self.content:
+                self.content = text_of(self.parts)
+        elif self.metadata and ("tool_calls" in self.metadata or "tool_call_id" in self.metadata):
+            self.metadata = dict(self.metadata)  # the tool keys move out of it
+            self.parts = legacy_tool_parts(self.role, self.content, self.metadata)
+        elif self.content:
+            self.parts = [TextPart(self.content)]
+
+    def current_parts(self) -> list[Part]:
+        """The parts, with the text as ``content`` now says.
+
+        ``content`` is a plain field that stages may assign; when it no
+        longer matches the text parts, it replaces them (for a tool message,
+        the result's content), and the parts are updated to match.
+        """
+        parts = self.parts
+        if text_of(parts) == self.content:
+            return parts
+        self.parts = parts = _with_text(parts, self.content)
+        return parts
+
+    def with_text(self, text: str) -> Message:
+        """A copy of this message whose text is ``text``, its other parts kept."""
+        return msgspec.structs.replace(
+            self, content=text, parts=_with_text(self.current_parts(), text), tokens=None
+        )
+
+    @property
+    def tool_calls(self) -> list[ToolCallPart]:
+        """The tool calls an assistant message asks for (empty if none)."""
+        return [p for p in self.parts if type(p) is ToolCallPart]
+
+    @property
+    def tool_result(self) -> ToolResultPart | None:
+        """The tool result a tool message carries, if any."""
+        for part in self.parts:
+            if type(part) is ToolResultPart:
+                return part
+        return None
+
+    @property
+    def has_only_text(self) -> bool:
+        """True when the message is plain text (no parts but one text part, or none)."""
+        parts = self.current_parts()
+        return not parts or (len(parts) == 1 and type(parts[0]) is TextPart)
+
+
+def _with_text(parts: list[Part], text: str) -> list[Part]:
+    """``parts`` with their text replaced by ``text`` (in the first text slot)."""
+    out: list[Part] = []
+    placed = False
+    for part in parts:
+        if type(part) is TextPart:
+            if not placed and text:
+                out.append(TextPart(text))
+            placed = True
+        elif type(part) is ToolResultPart and not placed:
+            out.append(msgspec.structs.replace(part, content=text))
+            placed = True
+        else:
+            out.append(part)
+    if not placed and text:
+        out.insert(0, TextPart(text))
+    return out
+
+
+def legacy_tool_parts(role: Role, content: str, metadata: dict[str, Any]) -> list[Part]:
+    """The parts of a message stored before parts existed, its tool data taken from metadata.
+
+    Older releases kept an assistant's tool calls in ``metadata["tool_calls"]``
+    and a tool result's call id in ``metadata["tool_call_id"]`` (with
+    ``"name"`` and ``"is_error"``); those keys move into parts and leave
+    ``metadata``.
+    """
+    if role is Role.TOOL and "tool_call_id" in metadata:
+        return [
+            ToolResultPart(
+                call_id=str(metadata.pop("tool_call_id") or ""),
+                content=content,
+                is_error=bool(metadata.pop("is_error", False)),
+                name=metadata.pop("name", None),
+            )
+        ]
+    parts: list[Part] = [TextPart(content)] if content else []
+    for call in metadata.pop("tool_calls", None) or []:
+        parts.append(
+            ToolCallPart(
+                id=str(call.get("id", "")),
+                name=str(call.get("name", "")),
+                arguments=dict(call.get("arguments") or {}),
+            )
+        )
+    return parts
 
 
 class SessionInfo(msgspec.Struct, kw_only=True):

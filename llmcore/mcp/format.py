@@ -22,7 +22,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import msgspec
+
 from llmcore.models import ContextDocument, Message, Role
+from llmcore.parts import Part
 
 __all__ = ["MCPPayload", "document_uri", "from_mcp", "to_mcp"]
 
@@ -47,14 +50,15 @@ def _meta_kwarg(meta: dict[str, Any]) -> Any:
 
 
 def _meta(message: Message) -> dict[str, Any]:
-    return {
-        "llmcore": {
-            "id": message.id,
-            "role": message.role.value,
-            "content": message.content,
-            "metadata": message.metadata,
-        }
+    own: dict[str, Any] = {
+        "id": message.id,
+        "role": message.role.value,
+        "content": message.content,
+        "metadata": message.metadata,
     }
+    if not message.has_only_text:  # tool calls and results, images...: kept exactly
+        own["parts"] = msgspec.to_builtins(message.current_parts())
+    return {"llmcore": own}
 
 
 def to_mcp(payload: Sequence[Message], documents: Sequence[ContextDocument]) -> MCPPayload:
@@ -126,9 +130,11 @@ def _restore(block: Any, role: Role) -> Message:
 
 
 def _from_meta(own: dict[str, Any]) -> Message:
+    parts = msgspec.convert(own["parts"], list[Part]) if own.get("parts") else []
     return Message(
         role=Role(own["role"]),
         content=own["content"],
+        parts=parts,
         id=own["id"],
         metadata=dict(own.get("metadata") or {}),
     )

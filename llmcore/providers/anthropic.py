@@ -73,12 +73,13 @@ def to_anthropic(messages: Sequence[Message]) -> tuple[str | None, list[dict[str
 
 def _content(message: Message) -> str | list[dict[str, Any]]:
     if message.role is Role.TOOL:
+        result = message.tool_result
         block: dict[str, Any] = {
             "type": "tool_result",
-            "tool_use_id": message.metadata.get("tool_call_id", ""),
+            "tool_use_id": result.call_id if result is not None else "",
             "content": message.content,
         }
-        if message.metadata.get("is_error"):
+        if result is not None and result.is_error:
             block["is_error"] = True
         return [block]
     calls = tool_calls_of(message) if message.role is Role.ASSISTANT else []

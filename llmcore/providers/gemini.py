@@ -60,10 +60,11 @@ def to_gemini(messages: Sequence[Message]) -> tuple[str | None, Any]:
 
 def _parts(message: Message) -> list[dict[str, Any]]:
     if message.role is Role.TOOL:
-        key = "error" if message.metadata.get("is_error") else "result"
+        result = message.tool_result
+        key = "error" if result is not None and result.is_error else "result"
         response = {
-            "id": message.metadata.get("tool_call_id"),
-            "name": message.metadata.get("name", ""),
+            "id": result.call_id if result is not None else None,
+            "name": (result.name if result is not None else None) or "",
             "response": {key: message.content},
         }
         return [{"function_response": response}]

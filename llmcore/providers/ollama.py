@@ -72,7 +72,8 @@ def _wire_message(message: Message) -> dict[str, Any]:
     """A message in ``/api/chat`` form, tool calls and results included."""
     out: dict[str, Any] = {"role": message.role.value, "content": message.content}
     if message.role is Role.TOOL:
-        out["tool_name"] = message.metadata.get("name", "")
+        result = message.tool_result
+        out["tool_name"] = (result.name if result is not None else None) or ""
     elif message.role is Role.ASSISTANT:
         calls = tool_calls_of(message)
         if calls:

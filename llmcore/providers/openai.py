@@ -94,9 +94,10 @@ _encode = msgspec.json.Encoder().encode
 def _wire_message(message: Message) -> dict[str, Any]:
     """A message in Chat Completions form, tool calls and results included."""
     if message.role is Role.TOOL:
+        result = message.tool_result
         return {
             "role": "tool",
-            "tool_call_id": message.metadata.get("tool_call_id", ""),
+            "tool_call_id": result.call_id if result is not None else "",
             "content": message.content,
         }
     calls = tool_calls_of(message) if message.role is Role.ASSISTANT else []
@@ -336,8 +337,9 @@ class OpenAIProvider(BaseProvider):
         tokens = (
             MESSAGE_OVERHEAD + counter.count(message.role.value) + counter.count(message.content)
         )
-        if message.metadata.get("tool_calls"):
-            tokens += counter.count(_encode(message.metadata["tool_calls"]).decode())
+        calls = message.tool_calls
+        if calls:
+            tokens += counter.count(_encode([msgspec.structs.asdict(c) for c in calls]).decode())
         return tokens
 
     def request_overhead(self, model: str | None = None) -> int:

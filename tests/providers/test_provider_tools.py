@@ -194,5 +194,5 @@ async def test_tool_round_trip_per_provider(
         Role.TOOL,
         Role.ASSISTANT,
     ]
-    stored_call = session.messages[1].metadata["tool_calls"][0]
-    assert (stored_call["name"], stored_call["arguments"]) == ("get_weather", {"city": "Oslo"})
+    stored_call = session.messages[1].tool_calls[0]
+    assert (stored_call.name, stored_call.arguments) == ("get_weather", {"city": "Oslo"})

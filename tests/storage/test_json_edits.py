@@ -179,7 +179,8 @@ async def test_a_reader_never_sees_half_of_an_append_being_written(tmp_path: Pat
 def _encoded(messages: list[Message]) -> list[bytes]:
     from llmcore.storage.sessions import jsonl
 
-    return jsonl.encode_messages(messages).splitlines()
+    data, _blobs = jsonl.encode_messages(messages)
+    return data.splitlines()
 
 
 @pytest.mark.parametrize("cut", [1, 20, -1])

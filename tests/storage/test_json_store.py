@@ -21,7 +21,7 @@ async def test_the_file_is_a_header_then_one_message_per_line(tmp_path: Path) ->
     await store.append_messages("tutor 1", turn(0))
     lines = (tmp_path / "tutor%201.jsonl").read_text().splitlines()
     header, *messages = (json.loads(line) for line in lines)
-    assert (header["id"], header["name"], header["llmcore_session"]) == ("tutor 1", "Tutor", 1)
+    assert (header["id"], header["name"], header["llmcore_session"]) == ("tutor 1", "Tutor", 2)
     assert [(m["role"], m["content"]) for m in messages] == [("user", "q0"), ("assistant", "a0")]
     assert "end" not in messages[0] and messages[1]["end"] is True
 

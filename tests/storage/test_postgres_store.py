@@ -39,8 +39,8 @@ async def test_the_schema_is_created_once_and_versioned(pg_db_url: str) -> None:
         await s.initialize()
         await s.close()
     with psycopg.connect(pg_db_url) as conn:
-        rows = conn.execute("SELECT version FROM many_schema").fetchall()
-        assert rows == [(SCHEMA_VERSION,)]
+        rows = conn.execute("SELECT version FROM many_schema ORDER BY version").fetchall()
+        assert rows == [(v,) for v in range(1, SCHEMA_VERSION + 1)]  # each migration once
         conn.execute("INSERT INTO many_schema VALUES (%s)", (SCHEMA_VERSION + 1,))
     newer = PostgresSessionStorage(pg_db_url, table_name="many")
     with pytest.raises(SessionStorageError, match="newer than this llmcore"):

@@ -36,7 +36,7 @@ def write_v1(path: Path) -> None:
 async def test_a_v1_database_is_upgraded_with_its_data(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     write_v1(path)
-    assert SCHEMA_VERSION == 2
+    assert SCHEMA_VERSION == 3
     store = SqliteSessionStorage(path)
     session = await store.get_session("old")
     assert session is not None
@@ -57,7 +57,7 @@ async def test_a_v1_database_is_upgraded_with_its_data(tmp_path: Path) -> None:
     assert copied is not None and [m.id for m in copied.messages] == ["m1"]
     await store.close()
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
         indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
         assert {"messages_by_session", "system_messages", "sessions_by_recency"} <= indexes
         assert "sessions_by_update" not in indexes

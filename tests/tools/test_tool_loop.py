@@ -104,8 +104,9 @@ async def test_tool_round_trip_is_sent_and_stored(
     assert session is not None
     roles = [m.role for m in session.messages]
     assert roles == [Role.USER, Role.ASSISTANT, Role.TOOL, Role.ASSISTANT]
-    assert session.messages[1].metadata["tool_calls"][0]["arguments"] == {"city": "Paris"}
-    assert session.messages[2].metadata["tool_call_id"] == "call_1"
+    assert session.messages[1].tool_calls[0].arguments == {"city": "Paris"}
+    result = session.messages[2].tool_result
+    assert result is not None and result.call_id == "call_1"
     assert turn.response.usage is not None and turn.response.usage.input_tokens > 0
 
 
@@ -169,9 +170,8 @@ async def test_a_failing_tool_reports_to_the_model(
     assert results[1].startswith("Error: there is no tool named 'nope'")
     assert results[2].startswith("Error: the arguments were not valid JSON")
     assert session is not None
-    assert [m.metadata.get("is_error") for m in session.messages if m.role is Role.TOOL] == [
-        True
-    ] * 3
+    results_stored = [m.tool_result for m in session.messages if m.role is Role.TOOL]
+    assert [r.is_error for r in results_stored if r is not None] == [True] * 3
 
 
 async def test_tool_rounds_are_limited(make_llm: MakeLLM, openai_server: FakeOpenAIServer) -> None:
@@ -190,7 +190,7 @@ async def test_tool_rounds_are_limited(make_llm: MakeLLM, openai_server: FakeOpe
     roles = [m.role for m in session.messages]
     assert roles == [Role.USER, *[Role.ASSISTANT, Role.TOOL] * 3]
     refused = session.messages[-1]
-    assert refused.metadata["is_error"] is True
+    assert refused.tool_result is not None and refused.tool_result.is_error is True
     assert "Not run" in refused.content
     assert session.messages[-2].content == "checking"
 
@@ -224,7 +224,7 @@ async def test_streamed_turn_at_the_tool_round_limit_raises_and_keeps_the_calls(
     assert received == ["Checking. ", "Checking. "]
     assert session is not None
     assert [m.role for m in session.messages].count(Role.TOOL) == 2
-    assert not [m for m in session.messages if m.role is Role.ASSISTANT and not m.metadata]
+    assert not [m for m in session.messages if m.role is Role.ASSISTANT and not m.parts]
 
 
 async def test_streaming_streams_the_text_of_every_round(
@@ -246,7 +246,7 @@ async def test_streaming_streams_the_text_of_every_round(
         "Let me check. ",
         "It is 21.",
     ]
-    assert session.messages[1].metadata["tool_calls"][0]["name"] == "get_weather"
+    assert session.messages[1].tool_calls[0].name == "get_weather"
 
 
 async def test_global_tools_from_config(make_llm: MakeLLM, openai_server: FakeOpenAIServer) -> None:

@@ -114,6 +114,9 @@ class JsonSessionStorage(BaseSessionStorage):
         finally:
             lock.release()
 
+    def _blobs(self, stem: str) -> jsonl_file.BlobFolder:
+        return jsonl_file.BlobFolder(self.folder / ".blobs" / stem)
+
     def _stem(self, session_id: str) -> str:
         return jsonl.file_stem(check_session_id(session_id, backend=self.backend))
 
@@ -215,8 +218,13 @@ class JsonSessionStorage(BaseSessionStorage):
                     header, start = jsonl_file.read_header(f, path)
                     size = os.fstat(f.fileno()).st_size
                     tail = jsonl.committed_end(f, start, size)
+                    if header.llmcore_session < jsonl.FORMAT_VERSION:
+                        # Written by an older release: give it the current header
+                        # first, so an older reader is not handed lines it misreads.
+                        self._upgrade(path, f, header, start, tail)
+                        continue
                     if tail.marked:
-                        jsonl_file.append(f, path, tail, size, batch)
+                        jsonl_file.append(f, path, tail, size, batch, self._blobs(stem))
                         return
                     # Its reply line was deleted by hand (or a crash fell between
                     # two lines): mark what is left as committed, then append.
@@ -224,6 +232,19 @@ class JsonSessionStorage(BaseSessionStorage):
                 # The file was replaced: append to the new one.
 
         await self._locked(session_id, "append_messages", work)
+
+    @staticmethod
+    def _upgrade(
+        path: Path, f: IO[bytes], header: jsonl.Header, start: int, tail: jsonl.Tail
+    ) -> None:
+        header.llmcore_session = jsonl.FORMAT_VERSION
+
+        def body(out: IO[bytes]) -> None:
+            jsonl_file.copy(f, out, start, tail.end)
+            if tail.end > start and not tail.newline:
+                out.write(b"\n")
+
+        jsonl_file.rewrite(path, header, body)
 
     async def update_session(
         self,
@@ -270,6 +291,7 @@ class JsonSessionStorage(BaseSessionStorage):
                 path.unlink()
             except FileNotFoundError:
                 return False
+            self._blobs(stem).remove()
             jsonl_file.fsync_dir(self.folder)
             return True
 
@@ -303,7 +325,8 @@ class JsonSessionStorage(BaseSessionStorage):
                     if len(records) == limit:
                         break
             records.reverse()
-            messages = [jsonl.to_message(r, header.id) for _, r in records]
+            blobs = self._blobs(path.stem)
+            messages = [jsonl.to_message(r, header.id, blobs) for _, r in records]
             first = records[0][0] if records else start
             return MessagePage(messages, first - start if first > start else None)
 
@@ -321,7 +344,7 @@ class JsonSessionStorage(BaseSessionStorage):
             with f:
                 header, start = jsonl_file.read_header(f, path)
                 _, system = self._index.scan(path, f, header, start, self._committed)
-            return [jsonl.to_message(r, header.id) for r in system]
+            return [jsonl.to_message(r, header.id, self._blobs(path.stem)) for r in system]
 
         return await self._run("read_system_messages", work)
 
@@ -340,11 +363,12 @@ class JsonSessionStorage(BaseSessionStorage):
                 end = self._committed(path, f, start).end
                 f.seek(start)
                 lines = [line for line in f.read(end - start).splitlines() if line.strip()]
+            blobs = self._blobs(path.stem)
             return ChatSession(
                 id=header.id,
                 name=header.name,
                 messages=[
-                    jsonl.to_message(jsonl_file.read_record(line, path), header.id)
+                    jsonl.to_message(jsonl_file.read_record(line, path), header.id, blobs)
                     for line in lines
                 ],
                 created_at=header.created_at,

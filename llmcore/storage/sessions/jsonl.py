@@ -22,7 +22,7 @@ header, so they stay valid when a rename rewrites the header.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any
@@ -32,6 +32,7 @@ import msgspec
 
 from llmcore.exceptions import InvalidRequestError
 from llmcore.models import Message, Role
+from llmcore.storage.sessions.parts_codec import decode_parts, split_parts
 
 __all__ = [
     "FORMAT_VERSION",
@@ -46,7 +47,10 @@ __all__ = [
     "to_message",
 ]
 
-FORMAT_VERSION = 1
+#: 2: messages may carry ``parts`` (typed content; binary content in the
+#: store's ``.blobs`` folder). Version 1 files are read as they are and
+#: rewritten with a version 2 header before their first append.
+FORMAT_VERSION = 2
 _BLOCK = 64 * 1024
 _MAX_STEM_BYTES = 150
 
@@ -63,7 +67,10 @@ class Header(msgspec.Struct, kw_only=True):
 
 
 class Record(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """One message line; ``end`` marks the last message of an append."""
+    """One message line; ``end`` marks the last message of an append.
+
+    ``parts`` is absent for a plain text message (``content`` is all of it).
+    """
 
     id: str
     role: Role
@@ -72,6 +79,7 @@ class Record(msgspec.Struct, kw_only=True, omit_defaults=True):
     tokens: int | None = None
     tokens_by: str | None = None
     metadata: dict[str, Any] = msgspec.field(default_factory=dict)
+    parts: list[Any] | None = None
     end: bool = False
 
 
@@ -126,11 +134,14 @@ def encode_record(record: Record) -> bytes:
     return _encoder.encode(record) + b"\n"
 
 
-def encode_messages(messages: list[Message]) -> bytes:
-    """The lines of one append, the last marked ``end``."""
+def encode_messages(messages: list[Message]) -> tuple[bytes, dict[str, bytes]]:
+    """The lines of one append, the last marked ``end``, and the blobs its parts hold."""
     out = bytearray()
+    blobs: dict[str, bytes] = {}
     last = len(messages) - 1
     for i, m in enumerate(messages):
+        parts, found = split_parts(m)
+        blobs.update(found)
         record = Record(
             id=m.id,
             role=m.role,
@@ -139,19 +150,23 @@ def encode_messages(messages: list[Message]) -> bytes:
             tokens=m.tokens,
             tokens_by=m.tokens_by,
             metadata=m.metadata,
+            parts=parts,
             end=i == last,
         )
         out += _encoder.encode(record)
         out += b"\n"
-    return bytes(out)
+    return bytes(out), blobs
 
 
-def to_message(record: Record, session_id: str) -> Message:
-    """The :class:`Message` a stored record describes."""
+def to_message(record: Record, session_id: str, blobs: Mapping[str, bytes]) -> Message:
+    """The :class:`Message` a stored record describes (``blobs``: its binary content)."""
     return Message(
         id=record.id,
         role=record.role,
         content=record.content,
+        parts=decode_parts(
+            record.parts, blobs, where=f"Message {record.id!r} of session {session_id!r}"
+        ),
         session_id=session_id,
         timestamp=record.timestamp,
         tokens=record.tokens,

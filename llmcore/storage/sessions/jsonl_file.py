@@ -13,7 +13,7 @@ import os
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +25,7 @@ from llmcore.models import Message, Role
 from llmcore.storage.sessions import jsonl
 
 __all__ = [
+    "BlobFolder",
     "CorruptFile",
     "ScanIndex",
     "append",
@@ -48,9 +49,16 @@ def read_header(f: IO[bytes], path: Path) -> tuple[jsonl.Header, int]:
     f.seek(0)
     line = f.readline()  # a header alone may lack its newline (an editor stripped it)
     try:
-        return jsonl.decode_header(line), len(line)
+        header = jsonl.decode_header(line)
     except msgspec.DecodeError as exc:
         raise CorruptFile(f"{path} has no valid session header ({exc})") from None
+    if header.llmcore_session > jsonl.FORMAT_VERSION:
+        raise CorruptFile(
+            f"{path} was written by a newer llmcore (session file format "
+            f"{header.llmcore_session}; this one reads up to {jsonl.FORMAT_VERSION}); upgrade "
+            "llmcore to read it"
+        )
+    return header, len(line)
 
 
 def read_record(line: bytes, path: Path) -> jsonl.Record:
@@ -61,8 +69,19 @@ def read_record(line: bytes, path: Path) -> jsonl.Record:
         raise CorruptFile(f"{path} has a damaged message line ({exc})") from None
 
 
-def append(f: IO[bytes], path: Path, tail: jsonl.Tail, size: int, batch: list[Message]) -> None:
-    """Write the messages of ``batch`` not in the last append after ``tail``, and fsync."""
+def append(
+    f: IO[bytes],
+    path: Path,
+    tail: jsonl.Tail,
+    size: int,
+    batch: list[Message],
+    blobs: BlobFolder,
+) -> None:
+    """Write the messages of ``batch`` not in the last append after ``tail``, and fsync.
+
+    Their binary content goes to ``blobs`` first, so a line never refers to
+    bytes a crash kept from the disk.
+    """
     if tail.end < size:
         logger.warning(
             "%s: dropping the %d bytes after its last complete append (an append cut short "
@@ -79,7 +98,8 @@ def append(f: IO[bytes], path: Path, tail: jsonl.Tail, size: int, batch: list[Me
             new.append(m)
     if not new:
         return
-    data = jsonl.encode_messages(new)
+    data, found = jsonl.encode_messages(new)
+    blobs.write(found)
     if not tail.newline:
         data = b"\n" + data  # the last line lost its newline (an editor stripped it)
     f.seek(tail.end)
@@ -239,3 +259,52 @@ class ScanIndex:
                 if record.role is Role.SYSTEM:
                     system.append(record)
         return count, system
+
+
+class BlobFolder(Mapping[str, bytes]):
+    """One session's binary content: a file per SHA-256, in ``.blobs/<stem>/``.
+
+    Files are written once (temporary file, fsync, rename) and read on
+    demand, so a page of messages reads only the blobs it shows.
+    """
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def __getitem__(self, sha: str) -> bytes:
+        try:
+            return (self.folder / sha).read_bytes()
+        except FileNotFoundError:
+            raise KeyError(sha) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(p.name for p in self.folder.glob("*") if len(p.name) == 64))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def write(self, blobs: Mapping[str, bytes]) -> None:
+        """Store each blob not stored yet, durably."""
+        if not blobs:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for sha, data in blobs.items():
+            target = self.folder / sha
+            if target.exists():
+                continue
+            tmp = self.folder / f".{sha}.{uuid.uuid4().hex[:8]}.tmp"
+            try:
+                with tmp.open("wb") as out:
+                    out.write(data)
+                    out.flush()
+                    os.fsync(out.fileno())
+                os.replace(tmp, target)
+            finally:
+                tmp.unlink(missing_ok=True)
+        fsync_dir(self.folder)
+
+    def remove(self) -> None:
+        """Delete the session's blobs (when the session is deleted)."""
+        import shutil
+
+        shutil.rmtree(self.folder, ignore_errors=True)

@@ -35,6 +35,7 @@ from llmcore.storage.sessions.base import (
     check_session_id,
     encode_metadata,
 )
+from llmcore.storage.sessions.parts_codec import blob_refs, decode_parts, encode_parts
 
 if TYPE_CHECKING:
     from psycopg import sql
@@ -71,11 +72,45 @@ MIGRATIONS: dict[int, list[str]] = {
         """CREATE INDEX IF NOT EXISTS {i_system} ON {m} (session_id, seq)
            WHERE role = 'system'""",
     ],
+    # v2: messages carry typed parts (NULL for plain text, whose content is the
+    # whole message), as JSON text; binary parts are kept once per session and
+    # hash; tool calls and results stored in metadata by v1 move into parts.
+    2: [
+        "ALTER TABLE {m} ADD COLUMN parts TEXT",
+        """CREATE TABLE {b} (
+            session_id TEXT NOT NULL REFERENCES {s}(id) ON DELETE CASCADE,
+            hash TEXT NOT NULL,
+            data BYTEA NOT NULL,
+            PRIMARY KEY (session_id, hash)
+        )""",
+        """UPDATE {m} SET
+            parts = (
+                CASE WHEN content <> '' THEN jsonb_build_array(
+                    jsonb_build_object('type', 'text', 'text', content)) ELSE '[]'::jsonb END
+                || COALESCE((SELECT jsonb_agg(jsonb_build_object(
+                        'type', 'tool_call', 'id', c->>'id', 'name', c->>'name',
+                        'arguments', COALESCE(c->'arguments', '{{}}'::jsonb)))
+                    FROM jsonb_array_elements(metadata->'tool_calls') AS c), '[]'::jsonb)
+            )::text,
+            metadata = metadata - 'tool_calls'
+        WHERE role = 'assistant' AND jsonb_typeof(metadata->'tool_calls') = 'array'""",
+        """UPDATE {m} SET
+            parts = jsonb_build_array(
+                jsonb_build_object('type', 'tool_result', 'call_id', metadata->>'tool_call_id',
+                                   'content', content)
+                || CASE WHEN metadata->>'is_error' = 'true'
+                        THEN jsonb_build_object('is_error', true) ELSE '{{}}'::jsonb END
+                || CASE WHEN metadata ? 'name'
+                        THEN jsonb_build_object('name', metadata->'name') ELSE '{{}}'::jsonb END
+            )::text,
+            metadata = metadata - 'tool_call_id' - 'name' - 'is_error'
+        WHERE role = 'tool' AND metadata ? 'tool_call_id'""",
+    ],
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
 _SESSION_COLUMNS = "id, name, created_at, updated_at, message_count, metadata"
-_MESSAGE_COLUMNS = "seq, id, role, content, timestamp, tokens, tokens_by, metadata"
+_MESSAGE_COLUMNS = "seq, id, role, content, timestamp, tokens, tokens_by, metadata, parts"
 _encode = msgspec.json.encode
 
 
@@ -129,6 +164,7 @@ class PostgresSessionStorage(BaseSessionStorage):
             "s": sql.Identifier(f"{self.table_name}_sessions"),
             "m": sql.Identifier(f"{self.table_name}_messages"),
             "v": sql.Identifier(f"{self.table_name}_schema"),
+            "b": sql.Identifier(f"{self.table_name}_blobs"),
             "i_recency": sql.Identifier(f"{self.table_name}_sessions_by_recency"),
             "i_session": sql.Identifier(f"{self.table_name}_messages_by_session"),
             "i_system": sql.Identifier(f"{self.table_name}_system_messages"),
@@ -147,11 +183,14 @@ class PostgresSessionStorage(BaseSessionStorage):
             "VALUES (%s, clock_timestamp(), clock_timestamp()) "
             "ON CONFLICT (id) DO UPDATE SET updated_at = clock_timestamp()",
             "append": "INSERT INTO {m} (session_id, id, role, content, timestamp, tokens, "
-            "tokens_by, metadata) SELECT %s, x.id, x.role, x.content, x.ts, x.tokens, "
-            "x.tokens_by, x.metadata::jsonb FROM unnest(%s::text[], %s::text[], %s::text[], "
-            "%s::timestamptz[], %s::int[], %s::text[], %s::text[]) WITH ORDINALITY "
-            "AS x(id, role, content, ts, tokens, tokens_by, metadata, n) ORDER BY x.n "
-            "ON CONFLICT (session_id, id) DO NOTHING",
+            "tokens_by, metadata, parts) SELECT %s, x.id, x.role, x.content, x.ts, x.tokens, "
+            "x.tokens_by, x.metadata::jsonb, x.parts FROM unnest(%s::text[], %s::text[], "
+            "%s::text[], %s::timestamptz[], %s::int[], %s::text[], %s::text[], %s::text[]) "
+            "WITH ORDINALITY AS x(id, role, content, ts, tokens, tokens_by, metadata, parts, n) "
+            "ORDER BY x.n ON CONFLICT (session_id, id) DO NOTHING",
+            "blobs_in": "INSERT INTO {b} (session_id, hash, data) SELECT %s, x.hash, x.data "
+            "FROM unnest(%s::text[], %s::bytea[]) AS x(hash, data) ON CONFLICT DO NOTHING",
+            "blobs": "SELECT hash, data FROM {b} WHERE session_id = %s AND hash = ANY(%s)",
             "count": "UPDATE {s} SET message_count = message_count + %s, "
             "updated_at = clock_timestamp() WHERE id = %s",
             "update": "UPDATE {s} SET name = COALESCE(%s, name), metadata = metadata || "
@@ -272,6 +311,8 @@ class PostgresSessionStorage(BaseSessionStorage):
         batch = check_messages(session_id, messages, backend=self.backend)
         if not batch:
             return
+        encoded = [encode_parts(m) for m in batch]
+        blobs = {sha: data for _, found in encoded for sha, data in found.items()}
         columns = (
             [m.id for m in batch],
             [m.role.value for m in batch],
@@ -280,9 +321,14 @@ class PostgresSessionStorage(BaseSessionStorage):
             [m.tokens for m in batch],
             [m.tokens_by for m in batch],
             [_encode(m.metadata).decode() for m in batch],  # checked: encoded once, here
+            [None if parts is None else parts.decode() for parts, _ in encoded],
         )
         async with self._tx("append_messages") as db:
             await db.execute(self._q["touch"], (session_id,))
+            if blobs:
+                await db.execute(
+                    self._q["blobs_in"], (session_id, list(blobs), list(blobs.values()))
+                )
             added = await db.execute(self._q["append"], (session_id, *columns))
             await db.execute(self._q["count"], (added, session_id))
 
@@ -317,16 +363,16 @@ class PostgresSessionStorage(BaseSessionStorage):
         params = (session_id, 2**62 if before is None else before, limit)
         async with self._tx("read_recent") as db:
             rows = await db.fetch(self._q["recent"], params)
-        rows.reverse()
-        next_before = rows[0][0] if len(rows) == limit else None
-        return MessagePage([_message(r, session_id) for r in rows], next_before)
+            messages = await self._messages(db, session_id, rows[::-1])
+        next_before = rows[-1][0] if len(rows) == limit else None
+        return MessagePage(messages, next_before)
 
     async def read_system_messages(self, session_id: str) -> list[Message]:
         """Read the session's system messages, oldest first."""
         check_session_id(session_id, backend=self.backend)
         async with self._tx("read_system_messages") as db:
             rows = await db.fetch(self._q["system"], (session_id,))
-        return [_message(r, session_id) for r in rows]
+            return await self._messages(db, session_id, rows)
 
     async def get_session(self, session_id: str) -> ChatSession | None:
         """Load a whole session with its messages."""
@@ -335,16 +381,29 @@ class PostgresSessionStorage(BaseSessionStorage):
             rows = await db.fetch(self._q["session"], (session_id,))
             if not rows:
                 return None
-            messages = await db.fetch(self._q["messages"], (session_id,))
+            messages = await self._messages(
+                db, session_id, await db.fetch(self._q["messages"], (session_id,))
+            )
         info = _session_info(rows[0])
         return ChatSession(
             id=info.id,
             name=info.name,
-            messages=[_message(r, session_id) for r in messages],
+            messages=messages,
             created_at=info.created_at,
             updated_at=info.updated_at,
             metadata=info.metadata,
         )
+
+    async def _messages(
+        self, db: PgTx, session_id: str, rows: list[tuple[Any, ...]]
+    ) -> list[Message]:
+        """The messages of ``rows``, their binary parts read in one query."""
+        wanted = set().union(*(blob_refs(r[8]) for r in rows)) if rows else set()
+        blobs: dict[str, bytes] = {}
+        if wanted:
+            found = await db.fetch(self._q["blobs"], (session_id, sorted(wanted)))
+            blobs = {sha: bytes(data) for sha, data in found}
+        return [_message(r, session_id, blobs) for r in rows]
 
     async def get_session_info(self, session_id: str) -> SessionInfo | None:
         """Load a session's header."""
@@ -377,12 +436,13 @@ def _session_info(row: tuple[Any, ...]) -> SessionInfo:
     )
 
 
-def _message(row: tuple[Any, ...], session_id: str) -> Message:
+def _message(row: tuple[Any, ...], session_id: str, blobs: dict[str, bytes]) -> Message:
     return Message(
         id=row[1],
         session_id=session_id,
         role=Role(row[2]),
         content=row[3],
+        parts=decode_parts(row[8], blobs, where=f"Message {row[1]!r} of session {session_id!r}"),
         timestamp=_utc(row[4]),
         tokens=row[5],
         tokens_by=row[6],

@@ -35,10 +35,12 @@ from llmcore.storage.sessions.base import (
     check_session_id,
     encode_metadata,
 )
+from llmcore.storage.sessions.parts_codec import blob_refs, decode_parts, encode_parts
 from llmcore.storage.sessions.sqlite_open import (
     MIGRATIONS,
     SCHEMA_VERSION,
     error_name,
+    message_columns,
     open_database,
 )
 
@@ -47,7 +49,6 @@ __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SqliteSessionStorage"]
 T = TypeVar("T")
 
 
-_MESSAGE_COLUMNS = "seq, id, session_id, role, content, timestamp, tokens, tokens_by, metadata"
 _SESSION_COLUMNS = "id, name, created_at, updated_at, message_count, metadata"
 _encode = msgspec.json.encode
 _decode_dict = msgspec.json.Decoder(dict[str, Any]).decode
@@ -69,6 +70,7 @@ class SqliteSessionStorage(BaseSessionStorage):
         self.busy_timeout = busy_timeout
         self._conn: sqlite3.Connection | None = None
         self._read_only: str | None = None  # why the file was opened read-only
+        self._version = SCHEMA_VERSION  # an older one only when opened read-only
         self._lock = threading.Lock()
 
     # -- plumbing ---------------------------------------------------------
@@ -154,7 +156,7 @@ class SqliteSessionStorage(BaseSessionStorage):
                 backend=self.backend,
                 operation="open",
             ) from exc
-        self._conn, self._read_only = db.conn, db.read_only
+        self._conn, self._read_only, self._version = db.conn, db.read_only, db.version
         return db.conn
 
     async def initialize(self) -> None:
@@ -216,28 +218,39 @@ class SqliteSessionStorage(BaseSessionStorage):
         batch = check_messages(session_id, messages, backend=self.backend)
         if not batch:
             return
-        rows = [
-            (
-                m.id,
-                session_id,
-                m.role.value,
-                m.content,
-                _ts(m.timestamp),
-                m.tokens,
-                m.tokens_by,
-                _encode(m.metadata),  # checked by check_messages: encoded once, here
+        rows = []
+        blobs: dict[str, bytes] = {}
+        for m in batch:
+            parts, found = encode_parts(m)
+            blobs.update(found)
+            rows.append(
+                (
+                    m.id,
+                    session_id,
+                    m.role.value,
+                    m.content,
+                    _ts(m.timestamp),
+                    m.tokens,
+                    m.tokens_by,
+                    _encode(m.metadata),  # checked by check_messages: encoded once, here
+                    parts,
+                )
             )
-            for m in batch
-        ]
 
         def work(conn: sqlite3.Connection) -> None:
             with self._transaction(conn, "append_messages"):
                 self._insert_session(conn, session_id, None)
+                if blobs:
+                    conn.executemany(
+                        "INSERT INTO blobs (session_id, hash, data) VALUES (?, ?, ?) "
+                        "ON CONFLICT DO NOTHING",
+                        [(session_id, sha, data) for sha, data in blobs.items()],
+                    )
                 added = 0
                 for row in rows:
                     cur = conn.execute(
                         "INSERT INTO messages (id, session_id, role, content, timestamp, "
-                        "tokens, tokens_by, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                        "tokens, tokens_by, metadata, parts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
                         "ON CONFLICT(session_id, id) DO NOTHING",
                         row,
                     )
@@ -285,6 +298,7 @@ class SqliteSessionStorage(BaseSessionStorage):
         def work(conn: sqlite3.Connection) -> bool:
             with self._transaction(conn, "delete_session"):
                 conn.execute("DELETE FROM messages WHERE session_id = ?", (session_id,))
+                conn.execute("DELETE FROM blobs WHERE session_id = ?", (session_id,))
                 cur = conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
             return cur.rowcount > 0
 
@@ -301,13 +315,13 @@ class SqliteSessionStorage(BaseSessionStorage):
 
         def work(conn: sqlite3.Connection) -> MessagePage:
             rows = conn.execute(
-                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE session_id = ? AND seq < ? "
-                "ORDER BY seq DESC LIMIT ?",
+                f"SELECT {message_columns(self._version)} FROM messages WHERE session_id = ? "
+                "AND seq < ? ORDER BY seq DESC LIMIT ?",
                 (session_id, before if before is not None else 2**62, limit),
             ).fetchall()
             rows.reverse()
             next_before = rows[0][0] if len(rows) == limit else None
-            return MessagePage([_message(r) for r in rows], next_before)
+            return MessagePage(self._messages(conn, session_id, rows), next_before)
 
         return await self._run("read_recent", work)
 
@@ -317,11 +331,11 @@ class SqliteSessionStorage(BaseSessionStorage):
 
         def work(conn: sqlite3.Connection) -> list[Message]:
             rows = conn.execute(
-                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE session_id = ? "
+                f"SELECT {message_columns(self._version)} FROM messages WHERE session_id = ? "
                 "AND role = 'system' ORDER BY seq",
                 (session_id,),
             ).fetchall()
-            return [_message(r) for r in rows]
+            return self._messages(conn, session_id, rows)
 
         return await self._run("read_system_messages", work)
 
@@ -336,20 +350,38 @@ class SqliteSessionStorage(BaseSessionStorage):
             if row is None:
                 return None
             rows = conn.execute(
-                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE session_id = ? ORDER BY seq",
+                f"SELECT {message_columns(self._version)} FROM messages WHERE session_id = ? "
+                "ORDER BY seq",
                 (session_id,),
             ).fetchall()
             info = _session_info(row)
             return ChatSession(
                 id=info.id,
                 name=info.name,
-                messages=[_message(r) for r in rows],
+                messages=self._messages(conn, session_id, rows),
                 created_at=info.created_at,
                 updated_at=info.updated_at,
                 metadata=info.metadata,
             )
 
         return await self._run("get_session", work)
+
+    @staticmethod
+    def _messages(
+        conn: sqlite3.Connection, session_id: str, rows: list[tuple[Any, ...]]
+    ) -> list[Message]:
+        """The messages of ``rows``, their binary parts read in one query."""
+        wanted = set().union(*(blob_refs(r[9]) for r in rows)) if rows else set()
+        blobs: dict[str, bytes] = {}
+        if wanted:
+            marks = ", ".join("?" * len(wanted))
+            blobs = dict(
+                conn.execute(
+                    f"SELECT hash, data FROM blobs WHERE session_id = ? AND hash IN ({marks})",
+                    (session_id, *wanted),
+                ).fetchall()
+            )
+        return [_message(r, blobs) for r in rows]
 
     async def get_session_info(self, session_id: str) -> SessionInfo | None:
         """Load a session's header."""
@@ -395,12 +427,13 @@ def _session_info(row: tuple[Any, ...]) -> SessionInfo:
     )
 
 
-def _message(row: tuple[Any, ...]) -> Message:
+def _message(row: tuple[Any, ...], blobs: dict[str, bytes]) -> Message:
     return Message(
         id=row[1],
         session_id=row[2],
         role=Role(row[3]),
         content=row[4],
+        parts=decode_parts(row[9], blobs, where=f"Message {row[1]!r} of session {row[2]!r}"),
         timestamp=datetime.fromisoformat(row[5]),
         tokens=row[6],
         tokens_by=row[7],

@@ -13,13 +13,25 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Database", "error_name", "open_database"]
+import msgspec
 
-# Each entry upgrades the schema from version N-1 to N.
-MIGRATIONS: dict[int, list[str]] = {
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "Database",
+    "error_name",
+    "message_columns",
+    "open_database",
+]
+
+# Each entry upgrades the schema from version N-1 to N: SQL, or a function of
+# the connection for a step SQL cannot express.
+Step = str | Callable[[sqlite3.Connection], None]
+MIGRATIONS: dict[int, list[Step]] = {
     1: [
         """CREATE TABLE IF NOT EXISTS sessions (
             id TEXT PRIMARY KEY,
@@ -71,6 +83,19 @@ MIGRATIONS: dict[int, list[str]] = {
         "DROP INDEX IF EXISTS sessions_by_update",
         "CREATE INDEX sessions_by_recency ON sessions(updated_at DESC, id)",
     ],
+    # v3: messages carry typed parts (NULL for plain text, whose content is the
+    # whole message); binary parts are kept once per session and hash; tool
+    # calls and results stored in metadata by v2 move into parts.
+    3: [
+        "ALTER TABLE messages ADD COLUMN parts TEXT",
+        """CREATE TABLE blobs (
+            session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            hash TEXT NOT NULL,
+            data BLOB NOT NULL,
+            PRIMARY KEY (session_id, hash)
+        ) WITHOUT ROWID""",
+        lambda conn: _tool_metadata_to_parts(conn),
+    ],
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
@@ -80,6 +105,8 @@ class Database:
     """An open database connection, and how it was opened."""
 
     conn: sqlite3.Connection
+    #: The schema version (older than the current one only when read-only).
+    version: int = SCHEMA_VERSION
     #: Why the file was opened read-only (the read-write attempt's error), or
     #: None. Reopen such a database for each use: it may be writable then, and
     #: ``immutable=1`` assumes that nobody writes it meanwhile.
@@ -119,7 +146,7 @@ def open_database(path: str | Path, busy_timeout: float) -> Database:
         if not (cannot_write and isinstance(path, Path) and path.is_file()):
             raise
         return _open_read_only(path, busy_timeout, exc)
-    return Database(conn)
+    return Database(conn)  # migrated: the current version
 
 
 def _connect(target: str | Path, busy_timeout: float, *, uri: bool = False) -> sqlite3.Connection:
@@ -135,7 +162,8 @@ def _connect(target: str | Path, busy_timeout: float, *, uri: bool = False) -> s
 def _open_read_only(path: Path, busy_timeout: float, cause: sqlite3.Error) -> Database:
     uri = f"{path.absolute().as_uri()}?mode=ro"
     try:
-        return Database(_connect_read_only(uri, busy_timeout), read_only=str(cause))
+        conn = _connect_read_only(uri, busy_timeout)
+        return Database(conn, _version(conn), read_only=str(cause))
     except sqlite3.Error as exc:
         if not error_name(exc).startswith("SQLITE_CANTOPEN"):
             raise
@@ -147,18 +175,46 @@ def _open_read_only(path: Path, busy_timeout: float, cause: sqlite3.Error) -> Da
                 "writable"
             ) from exc
     conn = _connect_read_only(uri + "&immutable=1", busy_timeout)
-    return Database(conn, read_only=str(cause), immutable=True)
+    return Database(conn, _version(conn), read_only=str(cause), immutable=True)
 
 
 def _connect_read_only(uri: str, busy_timeout: float) -> sqlite3.Connection:
     conn = _connect(uri, busy_timeout, uri=True)
     try:
-        (version,) = conn.execute("PRAGMA user_version").fetchone()
-        _check_version(version)  # an older one needs no migration to be read
+        _check_version(_version(conn))  # an older one needs no migration to be read
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+def _version(conn: sqlite3.Connection) -> int:
+    (version,) = conn.execute("PRAGMA user_version").fetchone()
+    return int(version)
+
+
+def message_columns(version: int) -> str:
+    """The message columns to select from a database of schema ``version``."""
+    parts = "parts" if version >= 3 else "NULL"
+    return f"seq, id, session_id, role, content, timestamp, tokens, tokens_by, metadata, {parts}"
+
+
+def _tool_metadata_to_parts(conn: sqlite3.Connection) -> None:
+    """v3: the tool calls and results v2 kept in metadata become parts."""
+    from llmcore.models import Message, Role
+    from llmcore.storage.sessions.parts_codec import encode_parts
+
+    rows = conn.execute(
+        "SELECT seq, role, content, metadata FROM messages WHERE role IN ('assistant', 'tool') "
+        "AND (metadata LIKE '%\"tool_calls\"%' OR metadata LIKE '%\"tool_call_id\"%')"
+    ).fetchall()
+    for seq, role, content, metadata in rows:
+        message = Message(role=Role(role), content=content, metadata=msgspec.json.decode(metadata))
+        parts, _ = encode_parts(message)
+        conn.execute(
+            "UPDATE messages SET parts = ?, metadata = ? WHERE seq = ?",
+            (parts, msgspec.json.encode(message.metadata), seq),
+        )
 
 
 def _enable_wal(conn: sqlite3.Connection, busy_timeout: float) -> None:
@@ -184,8 +240,11 @@ def _migrate(conn: sqlite3.Connection) -> None:
     try:
         (version,) = conn.execute("PRAGMA user_version").fetchone()
         for target in range(version + 1, SCHEMA_VERSION + 1):
-            for statement in MIGRATIONS[target]:
-                conn.execute(statement)
+            for step in MIGRATIONS[target]:
+                if callable(step):
+                    step(conn)
+                else:
+                    conn.execute(step)
             conn.execute(f"PRAGMA user_version = {int(target)}")
         conn.execute("COMMIT")
     except BaseException:
