@@ -21,6 +21,7 @@ from llmcore.config.schema import LLMCoreConfig
 from llmcore.exceptions import ConfigError, InvalidRequestError
 from llmcore.pipeline import Pipeline, PipelineLoader
 from llmcore.pipeline.stream import ChatStream, StreamRegistry
+from llmcore.providers.base import resolve_settings
 from llmcore.services import Services
 from llmcore.storage.sessions.base import check_session_id
 from llmcore.turn import RagRequest, Turn
@@ -355,15 +356,12 @@ class LLMCore(SessionMethods, VectorStoreMethods, MCPMethods):
             )
         if rag.k is not None and (not isinstance(rag.k, int) or rag.k < 1):
             raise InvalidRequestError(f"rag_retrieval_k must be a positive integer, got {rag.k!r}.")
-        overrides = dict(context_overrides or {})
-        unknown = set(overrides) - set(self.config.context_management.__struct_fields__)
-        if unknown:
-            raise InvalidRequestError(
-                f"Unknown context_overrides key(s): {', '.join(sorted(unknown))}. Valid keys: "
-                f"{', '.join(self.config.context_management.__struct_fields__)}."
-            )
+        overrides = self._context_overrides(context_overrides)
         name = provider_name or self.config.llmcore.default_provider
         provider = self._services.provider(name)
+        reserved = overrides.get(
+            "reserved_response_tokens", self.config.context_management.reserved_response_tokens
+        )
         return Turn(
             message=message,
             session_id=session_id,
@@ -375,8 +373,33 @@ class LLMCore(SessionMethods, VectorStoreMethods, MCPMethods):
             pipeline=pipeline or self.config.pipelines.default,
             rag=rag,
             provider_kwargs=provider_kwargs,
+            settings=resolve_settings(provider.settings, provider_kwargs, reserved),
             context_overrides=overrides,
         )
+
+    def _context_overrides(self, given: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The call's ``context_overrides``, checked by the config file's own schema."""
+        if not given:
+            return {}
+        import msgspec
+
+        from llmcore.config.schema import ContextSettings
+
+        current = self.config.context_management
+        unknown = set(given) - set(current.__struct_fields__)
+        if unknown:
+            raise InvalidRequestError(
+                f"Unknown context_overrides key(s): {', '.join(sorted(unknown))}. Valid keys: "
+                f"{', '.join(current.__struct_fields__)}."
+            )
+        try:
+            merged = msgspec.convert({**msgspec.structs.asdict(current), **given}, ContextSettings)
+        except msgspec.ValidationError as exc:
+            raise InvalidRequestError(
+                f"Invalid context_overrides: {exc} (the same rules as [context_management] in "
+                "a config file; see docs/reference/configuration.md)."
+            ) from None
+        return {key: getattr(merged, key) for key in given}
 
     async def _tools(
         self, tools: Sequence[Any] | None, mcp_servers: Sequence[str] | None

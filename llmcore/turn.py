@@ -12,7 +12,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from llmcore.models import ChatSession, ContextDocument, Message, ToolCall, Usage
+from llmcore.exchange import ModelRequest, ModelResponse, ModelSettings
+from llmcore.models import ChatSession, ContextDocument, Message
 
 if TYPE_CHECKING:
     from llmcore.mcp.format import MCPPayload
@@ -83,28 +84,8 @@ class ContextReport:
     reasons: list[str] = field(default_factory=list)
 
 
-@dataclass(slots=True)
-class Response:
-    """The model's reply.
-
-    Attributes:
-        text: the reply text (the part received so far while streaming).
-        usage: tokens the provider reported, when it did.
-        finish_reason: why the model stopped (``stop``, ``length``...).
-        tool_calls: tool calls the model asked for.
-        model: the model that answered, as the provider named it.
-        interrupted: True when a stream ended before the model finished
-            (the caller stopped reading, or the connection broke).
-        complete: True once the whole reply has been received.
-    """
-
-    text: str = ""
-    usage: Usage | None = None
-    finish_reason: str | None = None
-    tool_calls: list[ToolCall] = field(default_factory=list)
-    model: str | None = None
-    interrupted: bool = False
-    complete: bool = False
+#: The model's reply, on ``turn.response`` (see :class:`~llmcore.exchange.ModelResponse`).
+Response = ModelResponse
 
 
 @dataclass(slots=True)
@@ -140,6 +121,7 @@ class Turn:
     pipeline: str = "default"
     rag: RagRequest = field(default_factory=RagRequest)
     provider_kwargs: dict[str, Any] = field(default_factory=dict)
+    settings: ModelSettings | None = None
     tools: list[Tool] = field(default_factory=list)
     max_tool_rounds: int | None = None
     mcp_resources: list[str] = field(default_factory=list)
@@ -158,7 +140,8 @@ class Turn:
     mcp_payload: MCPPayload | None = None
     budget: TokenBudget = field(default_factory=TokenBudget)
     context: ContextReport = field(default_factory=ContextReport)
-    response: Response = field(default_factory=Response)
+    request: ModelRequest | None = None
+    response: ModelResponse = field(default_factory=ModelResponse)
     trace: list[StageTrace] = field(default_factory=list)
     state: dict[str, Any] = field(default_factory=dict)
     error: BaseException | None = None

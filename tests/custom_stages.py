@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import msgspec
 
-from llmcore import ContextDocument, Message, ProviderError, Role, Turn
-from llmcore.providers import ChatResult
+from llmcore import ContextDocument, ProviderError, Role, Turn
+from llmcore.exchange import ModelRequest, ModelResponse
 from llmcore.providers.openai import OpenAIProvider
 
 
@@ -55,12 +54,10 @@ NOT_A_STAGE = 42
 class LoudOpenAI(OpenAIProvider):
     """A provider registered through the llmcore.providers entry point group."""
 
-    async def complete(
-        self, messages: Sequence[Message], *, model: str, **kwargs: Any
-    ) -> ChatResult:
-        result = await super().complete(messages, model=model, **kwargs)
-        result.text = result.text.upper()
-        return result
+    def decode(self, raw: Any, request: ModelRequest) -> ModelResponse:
+        response = super().decode(raw, request)
+        response.text = response.text.upper()
+        return response
 
 
 class PlaceDocuments:

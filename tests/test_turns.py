@@ -35,6 +35,7 @@ async def test_one_off_chat_is_not_stored(
     assert request.json == {
         "model": "gpt-4o-mini",
         "messages": [{"role": "user", "content": "What is the capital of France?"}],
+        "max_tokens": 500,  # reserved_response_tokens: what the budget kept for the reply
     }
 
 

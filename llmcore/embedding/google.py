@@ -19,7 +19,7 @@ import anyio.to_thread
 from llmcore.embedding.base import BaseEmbeddingModel
 from llmcore.embedding.remote import RemoteEmbeddingError, call_with_retries, status_error
 from llmcore.exceptions import ConfigError, EmbeddingError
-from llmcore.providers.retry import RetryPolicy
+from llmcore._util.retry import RetryPolicy
 
 __all__ = ["GoogleEmbeddingModel"]
 

@@ -15,7 +15,7 @@ import msgspec
 from llmcore.embedding.base import BaseEmbeddingModel
 from llmcore.embedding.remote import RemoteEmbeddingError, call_with_retries, status_error
 from llmcore.exceptions import EmbeddingError
-from llmcore.providers.retry import RetryPolicy
+from llmcore._util.retry import RetryPolicy
 
 __all__ = ["OllamaEmbeddingModel"]
 

@@ -8,18 +8,14 @@ as an :class:`~llmcore.exceptions.EmbeddingError` that says what to check.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeVar
 
-import anyio
-
+from llmcore._util import retry
+from llmcore._util.retry import RetryPolicy, parse_retry_after
 from llmcore.exceptions import EmbeddingError
-from llmcore.providers.retry import RetryPolicy, parse_retry_after
 
 __all__ = ["RemoteEmbeddingError", "call_with_retries", "status_error"]
-
-logger = logging.getLogger("llmcore.embedding")
 
 T = TypeVar("T")
 
@@ -75,22 +71,7 @@ def status_error(
 
 
 async def call_with_retries(call: Callable[[], Awaitable[T]], policy: RetryPolicy, name: str) -> T:
-    """Await ``call()``, retrying retryable :class:`RemoteEmbeddingError` s."""
-    attempt = 0
-    while True:
-        try:
-            return await call()
-        except RemoteEmbeddingError as error:
-            delay = policy.delay(attempt, error.retry_after) if error.retryable else None
-            if delay is None:
-                raise
-            logger.warning(
-                "Embedding with %s failed (attempt %d of %d); retrying in %.2f s: %s",
-                name,
-                attempt + 1,
-                policy.max_retries + 1,
-                delay,
-                error,
-            )
-            await anyio.sleep(delay)
-            attempt += 1
+    """Await ``call()``, retrying retryable :class:`RemoteEmbeddingError` s (the shared loop)."""
+    return await retry.call_with_retries(
+        call, policy, f"Embedding with {name}", retry_on=RemoteEmbeddingError
+    )

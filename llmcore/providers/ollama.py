@@ -10,18 +10,26 @@ endpoint, so counts use the configured approximate ``tokenizer`` (see
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from llmcore.exceptions import ConfigError, ProviderError
-from llmcore.models import Message, Role, ToolCall, Usage
+from llmcore.exceptions import ConfigError
+from llmcore.exchange import (
+    ModelRequest,
+    ModelResponse,
+    ResponseInfo,
+    StreamEvent,
+    TextDelta,
+    ToolCallDelta,
+    UsageEvent,
+)
+from llmcore.models import Message, Role, Usage
+from llmcore.parts import Part, TextPart, ToolCallPart
 from llmcore.providers import errors
-from llmcore.providers.base import BaseProvider, ChatResult, StreamEvent
-from llmcore.providers.retry import call_with_retries, open_stream_with_retries
+from llmcore.providers.base import BaseProvider
 from llmcore.tokens.estimate import TOKENIZERS, text_counter
-from llmcore.tools.messages import tool_calls_of
 
 if TYPE_CHECKING:
     import httpx
@@ -75,7 +83,7 @@ def _wire_message(message: Message) -> dict[str, Any]:
         result = message.tool_result
         out["tool_name"] = (result.name if result is not None else None) or ""
     elif message.role is Role.ASSISTANT:
-        calls = tool_calls_of(message)
+        calls = message.tool_calls
         if calls:
             out["tool_calls"] = [
                 {"function": {"name": c.name, "arguments": c.arguments}} for c in calls
@@ -83,11 +91,13 @@ def _wire_message(message: Message) -> dict[str, Any]:
     return out
 
 
-def _calls(raw: list[_Call] | None) -> list[ToolCall]:
+def _calls(raw: list[_Call] | None, first: int = 0) -> list[ToolCallPart]:
     # Ollama gives calls no ids; results are matched to calls by order.
     return [
-        ToolCall(id=c.id or f"call_{i}", name=c.function.name, arguments=dict(c.function.arguments))
-        for i, c in enumerate(raw or [])
+        ToolCallPart(
+            id=c.id or f"call_{i}", name=c.function.name, arguments=dict(c.function.arguments)
+        )
+        for i, c in enumerate(raw or [], start=first)
     ]
 
 
@@ -137,36 +147,30 @@ class OllamaProvider(BaseProvider):
             ) from None
         root = (settings.base_url or "http://localhost:11434").rstrip("/")
         self.base_url = root[: -len("/api")] if root.endswith("/api") else root
-        self._client: httpx.AsyncClient | None = None
         self._shown: dict[str, int | None] = {}
 
-    def _get_client(self) -> httpx.AsyncClient:
-        if self._client is None:
-            import httpx
+    def make_client(self) -> httpx.AsyncClient:
+        """An httpx client on the server's base URL."""
+        import httpx
 
-            headers = (
-                {"Authorization": f"Bearer {self.settings.api_key}"}
-                if self.settings.api_key
-                else {}
-            )
-            self._client = httpx.AsyncClient(
-                base_url=self.base_url, timeout=self.settings.timeout, headers=headers
-            )
-        return self._client
+        headers = (
+            {"Authorization": f"Bearer {self.settings.api_key}"} if self.settings.api_key else {}
+        )
+        return httpx.AsyncClient(
+            base_url=self.base_url, timeout=self.settings.timeout, headers=headers
+        )
 
-    # -- requests ---------------------------------------------------------
+    # -- the wire format ----------------------------------------------------
 
-    def _body(
-        self, messages: Sequence[Message], model: str, kwargs: dict[str, Any], stream: bool
-    ) -> dict[str, Any]:
-        tools = kwargs.pop("tools", None)
-        options = dict(self.settings.options)
+    def encode(self, request: ModelRequest) -> dict[str, Any]:
+        """The ``/api/chat`` body; common options go into Ollama's ``options``."""
+        options: dict[str, Any] = {}
         body: dict[str, Any] = {
-            "model": model,
-            "messages": [_wire_message(m) for m in messages],
-            "stream": stream,
+            "model": request.model,
+            "messages": [_wire_message(m) for m in request.messages],
+            "stream": request.stream,
         }
-        if tools:
+        if request.tools:
             body["tools"] = [
                 {
                     "type": "function",
@@ -176,9 +180,10 @@ class OllamaProvider(BaseProvider):
                         "parameters": t.parameters,
                     },
                 }
-                for t in tools
+                for t in request.tools
             ]
-        for key, value in kwargs.items():
+        call = {**request.settings.options, "max_tokens": request.settings.max_tokens}
+        for key, value in call.items():
             if key in _TOP_LEVEL:
                 body[key] = value
             else:
@@ -189,17 +194,11 @@ class OllamaProvider(BaseProvider):
             body["options"] = options
         return body
 
-    async def _send(self, body: dict[str, Any], model: str) -> httpx.Response:
-        import httpx
-
-        client = self._get_client()
-        request = client.build_request("POST", "/api/chat", json=body)
-        try:
-            response = await client.send(request, stream=True)
-        except httpx.TimeoutException as exc:
-            raise errors.timeout_error(self.name, model, self.settings.timeout) from exc
-        except httpx.TransportError as exc:
-            raise errors.connection_error(self.name, model, self.base_url, exc) from exc
+    async def _open(self, body: dict[str, Any], model: str) -> httpx.Response:
+        client: httpx.AsyncClient = self.client
+        response = await client.send(
+            client.build_request("POST", "/api/chat", json=body), stream=True
+        )
         if response.status_code >= 400:
             try:
                 raw = await response.aread()
@@ -219,85 +218,74 @@ class OllamaProvider(BaseProvider):
             self.name, model, status, detail, headers, limit=limit, hint=hint
         )
 
-    async def complete(
-        self, messages: Sequence[Message], *, model: str, **kwargs: Any
-    ) -> ChatResult:
-        """Return the whole reply (``/api/chat`` with ``stream: false``)."""
-        body = self._body(messages, model, kwargs, stream=False)
-
-        async def once() -> _Chunk:
-            response = await self._send(body, model)
-            try:
-                raw = await response.aread()
-            except Exception as exc:
-                raise self._transport_error(exc, model) from exc
-            finally:
-                await response.aclose()
-            try:
-                return _decode(raw)
-            except msgspec.DecodeError as exc:
-                raise errors.malformed_error(self.name, model, exc) from exc
-
-        data = await call_with_retries(once, self.retry_policy, f"{self.name} {model}")
-        if data.error:
-            raise errors.status_error(self.name, model, 500, data.error)
-        return ChatResult(
-            text=data.message.content,
-            usage=_usage(data),
-            finish_reason=data.done_reason,
-            tool_calls=_calls(data.message.tool_calls),
-            model=data.model,
-        )
-
-    async def stream(
-        self, messages: Sequence[Message], *, model: str, **kwargs: Any
-    ) -> AsyncIterator[StreamEvent]:
-        """Open a streamed reply (NDJSON lines) and return its events."""
-        body = self._body(messages, model, kwargs, stream=True)
-
-        async def open_stream() -> AsyncIterator[StreamEvent]:
-            return self._events(await self._send(body, model), model)
-
-        return await open_stream_with_retries(
-            open_stream, lambda e: bool(e.text), self.retry_policy, f"{self.name} {model}"
-        )
-
-    async def _events(self, response: httpx.Response, model: str) -> AsyncIterator[StreamEvent]:
+    async def send(self, wire: dict[str, Any], request: ModelRequest) -> bytes:
+        """``POST /api/chat`` with ``stream: false``; the whole body."""
+        response = await self._open(wire, request.model)
         try:
-            async for line in response.aiter_lines():
-                if not line.strip():
-                    continue
-                try:
-                    chunk = _decode(line)
-                except msgspec.DecodeError as exc:
-                    raise errors.malformed_error(self.name, model, exc) from exc
-                if chunk.error:
-                    # An error line mid-stream: Ollama reports overloads and crashes this way.
-                    raise errors.status_error(self.name, model, 500, chunk.error)
-                calls = _calls(chunk.message.tool_calls)
-                if chunk.done:
-                    yield StreamEvent(
-                        text=chunk.message.content,
-                        usage=_usage(chunk),
-                        finish_reason=chunk.done_reason,
-                        model=chunk.model,
-                        tool_calls=calls,
-                    )
-                    return
-                yield StreamEvent(text=chunk.message.content, model=chunk.model, tool_calls=calls)
-            raise errors.stream_cut_error(self.name, model)
-        except ProviderError:
-            raise
-        except Exception as exc:
-            raise self._transport_error(exc, model) from exc
+            return await response.aread()
         finally:
             await response.aclose()
 
-    def _transport_error(self, exc: Exception, model: str) -> ProviderError:
+    def decode(self, raw: bytes, request: ModelRequest) -> ModelResponse:
+        """Read the reply body."""
+        data = _decode(raw)
+        if data.error:
+            raise errors.status_error(self.name, request.model, 500, data.error)
+        parts: list[Part] = [TextPart(data.message.content)] if data.message.content else []
+        parts += _calls(data.message.tool_calls)
+        return ModelResponse(
+            parts=parts,
+            usage=_usage(data),
+            finish_reason=data.done_reason,
+            model=data.model,
+            complete=True,
+        )
+
+    async def send_stream(self, wire: dict[str, Any], request: ModelRequest) -> httpx.Response:
+        """``POST /api/chat`` with ``stream: true``: NDJSON lines."""
+        return await self._open(wire, request.model)
+
+    async def iterate(
+        self, raw: httpx.Response, request: ModelRequest
+    ) -> AsyncIterator[StreamEvent]:
+        """The NDJSON lines as events; Ollama sends tool calls whole."""
+        calls = 0
+        async for line in raw.aiter_lines():
+            if not line.strip():
+                continue
+            chunk = _decode(line)
+            if chunk.error:
+                # An error line mid-stream: Ollama reports overloads and crashes this way.
+                raise errors.status_error(self.name, request.model, 500, chunk.error)
+            if chunk.message.content:
+                yield TextDelta(chunk.message.content)
+            for call in _calls(chunk.message.tool_calls, first=calls):
+                yield ToolCallDelta(
+                    index=calls, id=call.id, name=call.name, arguments=call.arguments
+                )
+                calls += 1
+            if chunk.done:
+                usage = _usage(chunk)
+                if usage is not None:
+                    yield UsageEvent(usage)
+                yield ResponseInfo(model=chunk.model, finish_reason=chunk.done_reason)
+                return
+        raise errors.stream_cut_error(self.name, request.model)
+
+    async def close_stream(self, raw: httpx.Response) -> None:
+        """Close the streamed response."""
+        await raw.aclose()
+
+    def map_error(self, exc: Exception, model: str) -> Exception:
+        """httpx's timeouts and connection failures; anything else broke the stream."""
         import httpx
 
+        if isinstance(exc, msgspec.DecodeError):
+            return errors.malformed_error(self.name, model, exc)
         if isinstance(exc, httpx.TimeoutException):
             return errors.timeout_error(self.name, model, self.settings.timeout)
+        if isinstance(exc, httpx.ConnectError):
+            return errors.connection_error(self.name, model, self.base_url, exc)
         return errors.stream_cut_error(self.name, model, exc)
 
     # -- models and windows -------------------------------------------------
@@ -307,7 +295,7 @@ class OllamaProvider(BaseProvider):
         import httpx
 
         try:
-            response = await self._get_client().get("/api/tags")
+            response = await self.client.get("/api/tags")
         except httpx.TransportError as exc:
             raise errors.connection_error(self.name, "-", self.base_url, exc) from exc
         if response.status_code >= 400:
@@ -341,7 +329,7 @@ class OllamaProvider(BaseProvider):
 
     async def _show_context_length(self, model: str) -> int | None:
         try:
-            response = await self._get_client().post("/api/show", json={"model": model})
+            response = await self.client.post("/api/show", json={"model": model})
             data = response.json() if response.status_code == 200 else {}
         except Exception:  # the window is a best effort: fall back to config and the table
             return None
@@ -381,12 +369,6 @@ class OllamaProvider(BaseProvider):
     def request_overhead(self, model: str | None = None) -> int:
         """The tokens that prime the reply."""
         return REPLY_PRIMING
-
-    async def close(self) -> None:
-        """Close the HTTP connection pool."""
-        if self._client is not None:
-            client, self._client = self._client, None
-            await client.aclose()
 
 
 def _usage(chunk: _Chunk) -> Usage | None:

@@ -17,13 +17,22 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from llmcore.exceptions import ProviderError
-from llmcore.models import Message, Role, ToolCall, Usage
+from llmcore.exceptions import LLMCoreError
+from llmcore.exchange import (
+    ModelRequest,
+    ModelResponse,
+    ResponseInfo,
+    StreamEvent,
+    TextDelta,
+    ToolCallDelta,
+    UsageEvent,
+)
+from llmcore.models import Message, Role, Usage
+from llmcore.parts import Part, TextPart, ToolCallPart
 from llmcore.providers import errors
-from llmcore.providers.base import BaseProvider, ChatResult, StreamEvent
-from llmcore.providers.retry import call_with_retries, open_stream_with_retries
+from llmcore.providers.base import BaseProvider
 from llmcore.tokens import encoding_for_model, get_counter
-from llmcore.tools.messages import parse_arguments, tool_calls_of
+from llmcore.tools.messages import parse_arguments
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -90,6 +99,11 @@ _decode_completion = msgspec.json.Decoder(_Completion).decode
 _decode_chunk = msgspec.json.Decoder(_Chunk).decode
 _encode = msgspec.json.Encoder().encode
 
+#: Models that take ``max_completion_tokens`` and refuse ``max_tokens`` (the
+#: reasoning models); every other model, and OpenAI-compatible servers, get
+#: ``max_tokens``, which they all know.
+_REASONING_MODELS = ("o1", "o3", "o4", "gpt-5")
+
 
 def _wire_message(message: Message) -> dict[str, Any]:
     """A message in Chat Completions form, tool calls and results included."""
@@ -100,7 +114,7 @@ def _wire_message(message: Message) -> dict[str, Any]:
             "tool_call_id": result.call_id if result is not None else "",
             "content": message.content,
         }
-    calls = tool_calls_of(message) if message.role is Role.ASSISTANT else []
+    calls = message.tool_calls if message.role is Role.ASSISTANT else []
     if calls:
         return {
             "role": "assistant",
@@ -127,24 +141,6 @@ def _wire_tools(tools: Sequence[Tool]) -> list[dict[str, Any]]:
     ]
 
 
-def _calls(raw: list[_ToolCall] | None) -> list[ToolCall]:
-    return [
-        ToolCall(
-            id=c.id or f"call_{i}",
-            name=c.function.name or "",
-            arguments=parse_arguments(c.function.arguments),
-        )
-        for i, c in enumerate(raw or [])
-    ]
-
-
-def _merge_piece(pending: dict[int, _ToolCall], piece: _ToolCall) -> None:
-    call = pending.setdefault(piece.index, _ToolCall(index=piece.index, function=_Function()))
-    call.id = call.id or piece.id
-    call.function.name = (call.function.name or "") + (piece.function.name or "")
-    call.function.arguments = (call.function.arguments or "") + (piece.function.arguments or "")
-
-
 def _usage(raw: _Usage | None) -> Usage | None:
     if raw is None:
         return None
@@ -156,8 +152,11 @@ class OpenAIProvider(BaseProvider):
 
     Configured by a ``[providers.NAME]`` section with ``type = "openai"``
     (implied for ``[providers.openai]``): ``api_key``, ``base_url``,
-    ``default_model``, ``timeout``, ``max_retries``, ``options`` (default
-    request parameters) and the context-length keys.
+    ``default_model``, ``timeout``, ``max_retries``, ``max_tokens``,
+    ``options`` (default request parameters) and the context-length keys.
+    ``max_tokens`` is sent as ``max_completion_tokens`` to OpenAI's
+    reasoning models (``o1``, ``o3``, ``o4``, ``gpt-5``), which refuse the
+    older name.
     """
 
     known_context_lengths = {
@@ -176,133 +175,118 @@ class OpenAIProvider(BaseProvider):
     }
     api_key_env_vars = ("OPENAI_API_KEY",)
 
-    _client: AsyncOpenAI | None = None
+    def make_client(self) -> AsyncOpenAI:
+        """The SDK client, its own retries off (llmcore retries)."""
+        sdk = self.import_sdk("openai", "openai")
+        # A local OpenAI-compatible server often needs no key; say so loudly
+        # only for the real API.
+        key = self.settings.api_key
+        if not key and self.settings.base_url is None:
+            key = self.require_api_key()
+        client: AsyncOpenAI = sdk.AsyncOpenAI(
+            api_key=key or "not-needed",
+            base_url=self.settings.base_url,
+            timeout=self.settings.timeout,
+            max_retries=0,
+        )
+        return client
 
-    def _get_client(self) -> AsyncOpenAI:
-        if self._client is None:
-            AsyncOpenAI = self.import_sdk("openai", "openai").AsyncOpenAI
-            # A local OpenAI-compatible server often needs no key; say so loudly
-            # only for the real API.
-            key = self.settings.api_key
-            if not key and self.settings.base_url is None:
-                key = self.require_api_key()
-            # llmcore retries (providers/retry.py); the SDK's would stack on top.
-            self._client = AsyncOpenAI(
-                api_key=key or "not-needed",
-                base_url=self.settings.base_url,
-                timeout=self.settings.timeout,
-                max_retries=0,
-            )
-        return self._client
+    # -- the wire format ----------------------------------------------------
 
-    # -- requests ---------------------------------------------------------
-
-    def _body(self, messages: Sequence[Message], model: str, kwargs: dict[str, Any]) -> bytes:
-        body: dict[str, Any] = {"model": model, "messages": [_wire_message(m) for m in messages]}
-        body.update(self.settings.options)
-        tools = kwargs.pop("tools", None)
-        body.update(kwargs)
-        if tools:
-            body["tools"] = _wire_tools(tools)
+    def encode(self, request: ModelRequest) -> bytes:
+        """The request body (built with msgspec; the SDK only sends it)."""
+        body: dict[str, Any] = {
+            "model": request.model,
+            "messages": [_wire_message(m) for m in request.messages],
+        }
+        body.update(request.settings.options)
+        limit = "max_completion_tokens" if request.model.startswith(_REASONING_MODELS) else None
+        body[limit or "max_tokens"] = request.settings.max_tokens
+        if request.stream:
+            body["stream"] = True
+            body.setdefault("stream_options", {"include_usage": True})
+        if request.tools:
+            body["tools"] = _wire_tools(request.tools)
         return _encode(body)
 
-    async def _post(self, body: bytes, model: str, stream: bool) -> Any:
-        return await call_with_retries(
-            lambda: self._post_once(body, model, stream), self.retry_policy, f"{self.name} {model}"
-        )
-
-    async def _post_once(self, body: bytes, model: str, stream: bool) -> Any:
-        client = self._get_client()
+    async def _post(self, body: bytes, stream: bool) -> Any:
         from openai import _base_client as sdk_base
 
         # openai >= 3 is built on httpx2, older releases on httpx.
         http: Any = getattr(sdk_base, "httpx2", None) or getattr(sdk_base, "httpx")  # noqa: B009
-        try:
-            return await client.post(
-                "/chat/completions",
-                cast_to=http.Response,
-                content=body,
-                options={"headers": {"Content-Type": "application/json"}},
-                stream=stream,
-            )
-        except Exception as exc:
-            raise self._map_error(exc, model) from exc
+        return await self.client.post(
+            "/chat/completions",
+            cast_to=http.Response,
+            content=body,
+            options={"headers": {"Content-Type": "application/json"}},
+            stream=stream,
+        )
 
-    async def complete(
-        self, messages: Sequence[Message], *, model: str, **kwargs: Any
-    ) -> ChatResult:
-        """Return the whole reply (one ``POST /chat/completions``)."""
-        body = self._body(messages, model, kwargs)
-        response = await self._post(body, model, stream=False)
-        try:
-            data = _decode_completion(response.content)
-        except msgspec.DecodeError as exc:
-            raise self._malformed(model, exc) from exc
+    async def send(self, wire: bytes, request: ModelRequest) -> Any:
+        """``POST /chat/completions``."""
+        return await self._post(wire, stream=False)
+
+    def decode(self, raw: Any, request: ModelRequest) -> ModelResponse:
+        """Read a ``chat.completion`` body."""
+        data = _decode_completion(raw.content)
         if not data.choices:
-            raise self._malformed(model, ValueError("the reply has no choices"))
+            raise ValueError("the reply has no choices")
         choice = data.choices[0]
-        return ChatResult(
-            text=choice.message.content or "",
+        parts: list[Part] = [TextPart(choice.message.content)] if choice.message.content else []
+        parts += [
+            ToolCallPart(
+                id=c.id or f"call_{i}",
+                name=c.function.name or "",
+                arguments=parse_arguments(c.function.arguments),
+            )
+            for i, c in enumerate(choice.message.tool_calls or [])
+        ]
+        return ModelResponse(
+            parts=parts,
             usage=_usage(data.usage),
             finish_reason=choice.finish_reason,
-            tool_calls=_calls(choice.message.tool_calls),
             model=data.model,
+            complete=True,
         )
 
-    async def stream(
-        self, messages: Sequence[Message], *, model: str, **kwargs: Any
-    ) -> AsyncIterator[StreamEvent]:
-        """Open a streamed reply (SSE) and return its events."""
-        kwargs = {"stream": True, "stream_options": {"include_usage": True}, **kwargs}
-        body = self._body(messages, model, kwargs)
+    async def send_stream(self, wire: bytes, request: ModelRequest) -> Any:
+        """``POST /chat/completions`` with ``stream: true`` (SSE)."""
+        return await self._post(wire, stream=True)
 
-        async def open_stream() -> AsyncIterator[StreamEvent]:
-            return self._events(await self._post_once(body, model, stream=True), model)
+    async def iterate(self, raw: Any, request: ModelRequest) -> AsyncIterator[StreamEvent]:
+        """The SSE chunks as events; tool calls arrive in pieces keyed by index."""
+        async for line in raw.aiter_lines():
+            if not line.startswith("data:"):
+                continue
+            data = line[5:].strip()
+            if data == "[DONE]":
+                return
+            chunk = _decode_chunk(data)
+            if chunk.usage is not None:
+                yield UsageEvent(_usage(chunk.usage))  # type: ignore[arg-type]
+            finish = None
+            if chunk.choices:
+                choice = chunk.choices[0]
+                finish = choice.finish_reason
+                if choice.delta.content:
+                    yield TextDelta(choice.delta.content)
+                for piece in choice.delta.tool_calls or ():
+                    yield ToolCallDelta(
+                        index=piece.index,
+                        id=piece.id,
+                        name=piece.function.name,
+                        arguments=piece.function.arguments or "",
+                    )
+            if chunk.model or finish:
+                yield ResponseInfo(model=chunk.model, finish_reason=finish)
+        raise errors.stream_cut_error(self.name, request.model)
 
-        return await open_stream_with_retries(
-            open_stream, lambda e: bool(e.text), self.retry_policy, f"{self.name} {model}"
-        )
-
-    async def _events(self, response: Any, model: str) -> AsyncIterator[StreamEvent]:
-        # Tool calls arrive in pieces keyed by index; they are whole at the end.
-        pending: dict[int, _ToolCall] = {}
-        try:
-            async for line in response.aiter_lines():
-                if not line.startswith("data:"):
-                    continue
-                data = line[5:].strip()
-                if data == "[DONE]":
-                    if pending:
-                        yield StreamEvent(tool_calls=_calls([pending[i] for i in sorted(pending)]))
-                    return
-                try:
-                    chunk = _decode_chunk(data)
-                except msgspec.DecodeError as exc:
-                    raise self._malformed(model, exc) from exc
-                event = StreamEvent(usage=_usage(chunk.usage), model=chunk.model)
-                if chunk.choices:
-                    choice = chunk.choices[0]
-                    event.text = choice.delta.content or ""
-                    event.finish_reason = choice.finish_reason
-                    for piece in choice.delta.tool_calls or ():
-                        _merge_piece(pending, piece)
-                yield event
-            raise errors.stream_cut_error(self.name, model)
-        except ProviderError:
-            raise
-        except Exception as exc:
-            raise self._map_error(exc, model) from exc
-        finally:
-            await response.aclose()
-
-    # -- errors -----------------------------------------------------------
-
-    def _malformed(self, model: str, exc: Exception) -> ProviderError:
-        return errors.malformed_error(self.name, model, exc)
-
-    def _map_error(self, exc: Exception, model: str) -> Exception:
+    def map_error(self, exc: Exception, model: str) -> Exception:
+        """The SDK's status, timeout and connection errors as llmcore's."""
         import openai
 
+        if isinstance(exc, msgspec.DecodeError):
+            return errors.malformed_error(self.name, model, exc)
         if isinstance(exc, openai.APIStatusError):
             detail = _error_message(exc.body) or exc.message
             if exc.status_code == 400 and "context_length" in str(exc.body):
@@ -318,7 +302,7 @@ class OpenAIProvider(BaseProvider):
         if isinstance(exc, openai.APITimeoutError):
             return errors.timeout_error(self.name, model, self.settings.timeout)
         if isinstance(exc, openai.APIConnectionError):
-            return errors.connection_error(self.name, model, self._get_client().base_url, exc)
+            return errors.connection_error(self.name, model, self.client.base_url, exc)
         return errors.stream_cut_error(self.name, model, exc)
 
     # -- tokens -----------------------------------------------------------
@@ -348,18 +332,13 @@ class OpenAIProvider(BaseProvider):
 
     async def get_available_models(self) -> list[str]:
         """List the models the server offers (``GET /models``)."""
-        client = self._get_client()
         try:
-            page = await client.models.list()
+            page = await self.client.models.list()
+        except LLMCoreError:
+            raise
         except Exception as exc:
-            raise self._map_error(exc, "-") from exc
+            raise self.map_error(exc, "-") from exc
         return sorted(m.id for m in page.data)
-
-    async def close(self) -> None:
-        """Close the SDK client's connection pool."""
-        if self._client is not None:
-            client, self._client = self._client, None
-            await client.close()
 
 
 def _error_message(body: object) -> str:

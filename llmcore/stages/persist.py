@@ -67,7 +67,7 @@ class Persist:
 
     async def _reply(self, turn: Turn) -> Message | None:
         response = turn.response
-        if not response.complete and not response.text:
+        if not response.complete and not response.parts:
             return None
         metadata: dict[str, object] = {
             "provider": turn.provider_name,
@@ -85,6 +85,7 @@ class Persist:
         reply = Message(
             role=Role.ASSISTANT,
             content=response.text,
+            parts=list(response.parts),
             session_id=turn.session_id or "",
             metadata=metadata,
         )

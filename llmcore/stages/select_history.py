@@ -10,6 +10,7 @@ from llmcore.context.summary import SUMMARY_KEY, extend_summary, summary_message
 from llmcore.context.units import flatten
 from llmcore.exceptions import ContextLengthError
 from llmcore.models import Message, Role
+from llmcore.providers.base import resolve_settings
 from llmcore.services import Services
 from llmcore.tokens.cached import MessageCounter
 from llmcore.turn import Turn
@@ -23,8 +24,9 @@ _STRATEGIES = ("last_n_tokens", "last_n_messages", "summarize")
 class SelectHistory:
     """Keep the system message(s) and the newest history that fits.
 
-    The budget is the model's window minus the reserve
-    (``reserved_response_tokens``, or the caller's ``max_tokens``). System
+    The budget is the model's window minus the reserve: the ``max_tokens``
+    the request will carry (the call's, the provider's, else
+    ``reserved_response_tokens``; ``turn.settings``). System
     messages and the new user message always go; history is read from the
     store newest first, a page at a time, in whole units (a question with
     its answer, a tool call with its results), and kept while it fits.
@@ -63,10 +65,14 @@ class SelectHistory:
         count = MessageCounter(provider, turn.model)
         budget = turn.budget
         budget.limit = await provider.aget_max_context_length(turn.model)
-        max_tokens = turn.provider_kwargs.get("max_tokens")
-        if not isinstance(max_tokens, int):
-            max_tokens = self._setting(turn, "reserved_response_tokens")
-        budget.reserved = max_tokens
+        # Exactly what the request will ask for (see providers.base.resolve_settings).
+        if turn.settings is None:
+            turn.settings = resolve_settings(
+                provider.settings,
+                turn.provider_kwargs,
+                self._setting(turn, "reserved_response_tokens"),
+            )
+        budget.reserved = turn.settings.max_tokens
         budget.used = {
             "system": await count.atotal(turn.system_messages),
             "user": await count.acount(turn.user_message),

@@ -25,7 +25,7 @@ from typing import Any
 
 from fakes._server import ThreadedServer
 
-__all__ = ["FakeOpenAIServer", "RecordedRequest", "Reply"]
+__all__ = ["FakeOpenAIServer", "RecordedRequest", "Reply", "invalid_request"]
 
 DEFAULT_MODELS = ("gpt-4o-mini", "gpt-4o", "gpt-3.5-turbo")
 
@@ -86,6 +86,41 @@ def _error_body(status: int, message: str | None = None) -> dict[str, Any]:
     default_type = "server_error" if status >= 500 else "invalid_request_error"
     msg, kind, code = _ERRORS.get(status, (f"HTTP error {status}.", default_type, None))
     return {"error": {"message": message or msg, "type": kind, "param": None, "code": code}}
+
+
+#: Models that take ``max_completion_tokens`` only (OpenAI's reasoning models).
+_REASONING_MODELS = re.compile(r"^(o\d|gpt-5)")
+
+
+def invalid_request(body: dict[str, Any]) -> str | None:
+    """The real API's 400 message for a request it refuses, or None if it is valid."""
+    model = str(body.get("model", ""))
+    if "max_tokens" in body and _REASONING_MODELS.match(model):
+        return (
+            "Unsupported parameter: 'max_tokens' is not supported with this model. "
+            "Use 'max_completion_tokens' instead."
+        )
+    pending: list[str] = []  # tool call ids still waiting for their tool message
+    for i, message in enumerate(body.get("messages") or []):
+        role = message.get("role") if isinstance(message, dict) else None
+        if role == "tool":
+            call_id = message.get("tool_call_id")
+            if call_id not in pending:
+                return (
+                    f"Invalid parameter: messages with role 'tool' must be a response to a "
+                    f"preceeding message with 'tool_calls'. (messages.[{i}].tool_call_id)"
+                )
+            pending.remove(call_id)
+            continue
+        if pending:
+            return (
+                "An assistant message with 'tool_calls' must be followed by tool messages "
+                "responding to each 'tool_call_id'. The following tool_call_ids did not have "
+                f"response messages: {', '.join(pending)}"
+            )
+        if role == "assistant":
+            pending = [str(c.get("id")) for c in message.get("tool_calls") or []]
+    return None
 
 
 def _content_text(content: Any) -> str:
@@ -158,6 +193,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _chat(self, body: dict[str, Any], reply: Reply) -> None:
         if reply.delay:
             time.sleep(reply.delay)
+        problem = invalid_request(body)
+        if problem is not None:  # what the real API refuses, it refuses here too
+            self._send_json(400, _error_body(400, problem))
+            return
         if reply.status != 200:
             error = reply.error_body or _error_body(reply.status)
             self._send_json(reply.status, b"<html>" if reply.malformed else error, reply.headers)

@@ -1,11 +1,13 @@
-"""llmcore's own retries: exponential backoff with jitter, honouring Retry-After.
+"""llmcore's one retry loop: exponential backoff with jitter, honouring Retry-After.
 
-Every provider runs its requests through :func:`call_with_retries` (one reply)
-or :func:`open_stream_with_retries` (a streamed reply), with the SDK's own
-retries turned off so the two never stack. A :class:`ProviderError` is retried
-when its ``retryable`` flag is set (429, 408, 409, 5xx, timeouts, dropped
-connections); a stream is retried only until its first text chunk is handed
-on, never after, so a caller never sees a reply twice.
+Providers (through :class:`~llmcore.providers.base.BaseProvider`) and the
+embedding models that call an API run their requests through
+:func:`call_with_retries`, with the SDKs' own retries turned off so the two
+never stack. An error is retried when its ``retryable`` flag is set (429,
+408, 409, 5xx, timeouts, dropped connections) and waits what its
+``retry_after`` says when the server said; a provider's stream is retried
+only until its first text chunk is handed on (``BaseProvider.stream``), never
+after, so a caller never sees a reply twice.
 """
 
 from __future__ import annotations
@@ -16,26 +18,28 @@ import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, Generic, TypeVar
 
 import anyio
 
-from llmcore.config.schema import ProviderSettings
 from llmcore.exceptions import ProviderError
 
 __all__ = [
     "RetryPolicy",
+    "aclose",
     "call_with_retries",
     "open_stream_with_retries",
     "parse_retry_after",
     "retry_after_of",
     "set_retry_after",
+    "wait_or_raise",
 ]
 
-logger = logging.getLogger("llmcore.providers.retry")
+logger = logging.getLogger("llmcore.retry")
 
 T = TypeVar("T")
-E = TypeVar("E")
+E = TypeVar("E", bound=Exception)
+V = TypeVar("V")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +58,7 @@ class RetryPolicy:
     jitter: float = 0.5
 
     @classmethod
-    def from_settings(cls, settings: ProviderSettings) -> RetryPolicy:
+    def from_settings(cls, settings: Any) -> RetryPolicy:
         """The policy a ``[providers.NAME]`` section configures."""
         return cls(
             max_retries=settings.max_retries,
@@ -98,9 +102,9 @@ def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
     return max(when.timestamp() - time.time(), 0.0)
 
 
-def set_retry_after(error: ProviderError, seconds: float | None) -> ProviderError:
+def set_retry_after(error: E, seconds: float | None) -> E:
     """Attach the server's ``Retry-After`` (seconds) to an error as ``error.retry_after``."""
-    error.retry_after = seconds
+    error.retry_after = seconds  # type: ignore[attr-defined]  # declared by the error types
     return error
 
 
@@ -110,10 +114,11 @@ def retry_after_of(error: BaseException) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
-async def _wait_or_raise(
-    error: ProviderError, policy: RetryPolicy, attempt: int, what: str
+async def wait_or_raise(
+    error: Exception, policy: RetryPolicy, attempt: int, what: str
 ) -> None:
-    if not error.retryable:
+    """Sleep before retry ``attempt + 1`` of ``what``, or raise ``error`` if it is not retried."""
+    if not getattr(error, "retryable", False):
         raise error
     delay = policy.delay(attempt, retry_after_of(error))
     if delay is None:
@@ -121,7 +126,7 @@ async def _wait_or_raise(
     logger.warning(
         "%s failed (%s, attempt %d of %d); retrying in %.2f s",
         what,
-        error.kind,
+        getattr(error, "kind", None) or type(error).__name__,
         attempt + 1,
         policy.max_retries + 1,
         delay,
@@ -130,66 +135,85 @@ async def _wait_or_raise(
 
 
 async def call_with_retries(
-    call: Callable[[], Awaitable[T]], policy: RetryPolicy, what: str = "request"
+    call: Callable[[], Awaitable[T]],
+    policy: RetryPolicy,
+    what: str = "request",
+    *,
+    retry_on: type[Exception] | tuple[type[Exception], ...] = ProviderError,
 ) -> T:
-    """Await ``call()``; on a retryable :class:`ProviderError`, wait and call it again.
+    """Await ``call()``; on a retryable error of ``retry_on``, wait and call it again.
 
-    ``call`` must raise mapped ``ProviderError`` s. The last error is raised
-    once ``policy.max_retries`` retries are spent.
+    ``call`` must raise llmcore's mapped errors (with ``retryable`` and
+    ``retry_after``). The last error is raised once ``policy.max_retries``
+    retries are spent.
     """
     attempt = 0
     while True:
         try:
             return await call()
-        except ProviderError as error:
-            await _wait_or_raise(error, policy, attempt, what)
+        except retry_on as error:
+            await wait_or_raise(error, policy, attempt, what)
             attempt += 1
 
 
 async def open_stream_with_retries(
-    open_stream: Callable[[], Awaitable[AsyncIterator[E]]],
-    has_text: Callable[[E], bool],
+    open_stream: Callable[[], Awaitable[AsyncIterator[V]]],
+    has_text: Callable[[V], bool],
     policy: RetryPolicy,
     what: str = "stream",
-) -> AsyncIterator[E]:
+) -> AsyncIterator[V]:
     """Open a stream and read up to its first text event, retrying before that.
 
     Events before the first one with text (message start, usage...) are held
     back and replayed, so a stream that fails before saying anything is
     retried as a whole; once a text event is returned, errors are raised to
-    the caller and never retried. Returns an iterator over all the events.
+    the caller and never retried. Returns an iterator over all the events,
+    whose ``aclose()`` closes the stream even if it was never read.
     """
     attempt = 0
     while True:
         events = await call_with_retries(open_stream, policy, what)
-        held: list[E] = []
+        held: list[V] = []
         try:
             async for event in events:
                 held.append(event)
                 if has_text(event):
                     break
         except ProviderError as error:
-            await _aclose(events)
-            await _wait_or_raise(error, policy, attempt, what)
+            await aclose(events)
+            await wait_or_raise(error, policy, attempt, what)
             attempt += 1
             continue
         except BaseException:
-            await _aclose(events)
+            await aclose(events)
             raise
-        return _replay(held, events)
+        return _Replay(held, events)
 
 
-async def _replay(held: list[E], rest: AsyncIterator[E]) -> AsyncIterator[E]:
-    try:
-        for event in held:
-            yield event
-        async for event in rest:
-            yield event
-    finally:
-        await _aclose(rest)
+class _Replay(Generic[V]):
+    """The held-back events, then the rest of the stream; closing closes the stream."""
+
+    __slots__ = ("_held", "_rest")
+
+    def __init__(self, held: list[V], rest: AsyncIterator[V]):
+        self._held = held
+        self._rest = rest
+
+    def __aiter__(self) -> _Replay[V]:
+        return self
+
+    async def __anext__(self) -> V:
+        if self._held:
+            return self._held.pop(0)
+        return await self._rest.__anext__()
+
+    async def aclose(self) -> None:
+        self._held = []
+        await aclose(self._rest)
 
 
-async def _aclose(events: object) -> None:
-    closer = getattr(events, "aclose", None)
+async def aclose(stream: object) -> None:
+    """Close an async iterator that has an ``aclose`` (an async generator, an SDK stream)."""
+    closer = getattr(stream, "aclose", None)
     if closer is not None:
         await closer()
