@@ -114,9 +114,7 @@ def retry_after_of(error: BaseException) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
-async def wait_or_raise(
-    error: Exception, policy: RetryPolicy, attempt: int, what: str
-) -> None:
+async def wait_or_raise(error: Exception, policy: RetryPolicy, attempt: int, what: str) -> None:
     """Sleep before retry ``attempt + 1`` of ``what``, or raise ``error`` if it is not retried."""
     if not getattr(error, "retryable", False):
         raise error

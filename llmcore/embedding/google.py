@@ -16,10 +16,10 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
+from llmcore._util.retry import RetryPolicy
 from llmcore.embedding.base import BaseEmbeddingModel
 from llmcore.embedding.remote import RemoteEmbeddingError, call_with_retries, status_error
 from llmcore.exceptions import ConfigError, EmbeddingError
-from llmcore._util.retry import RetryPolicy
 
 __all__ = ["GoogleEmbeddingModel"]
 

@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 import msgspec
 
+from llmcore._util.retry import RetryPolicy
 from llmcore.embedding.base import BaseEmbeddingModel
 from llmcore.embedding.remote import RemoteEmbeddingError, call_with_retries, status_error
 from llmcore.exceptions import EmbeddingError
-from llmcore._util.retry import RetryPolicy
 
 __all__ = ["OllamaEmbeddingModel"]
 

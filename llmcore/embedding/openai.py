@@ -12,10 +12,10 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from llmcore._util.retry import RetryPolicy
 from llmcore.embedding.base import BaseEmbeddingModel
 from llmcore.embedding.remote import RemoteEmbeddingError, call_with_retries, status_error
 from llmcore.exceptions import ConfigError, EmbeddingError
-from llmcore._util.retry import RetryPolicy
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
