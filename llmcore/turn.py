@@ -136,6 +136,7 @@ class Turn:
     documents: list[ContextDocument] = field(default_factory=list)
     history: list[Message] = field(default_factory=list)
     summary: Message | None = None
+    session_updates: dict[str, Any] = field(default_factory=dict)
     payload: list[Message] = field(default_factory=list)
     mcp_payload: MCPPayload | None = None
     budget: TokenBudget = field(default_factory=TokenBudget)

@@ -110,3 +110,21 @@ class Cleanup:
 
     async def __call__(self, turn: Turn) -> None:
         CLEANED.append(turn.error)
+
+
+class NeedsVerdict:
+    """Declares that it reads something only Judge provides."""
+
+    reads = ("verdict",)
+
+    async def __call__(self, turn: Turn) -> None:
+        turn.state["verdict_seen"] = turn.state.get("verdict")
+
+
+class Judge:
+    """Provides what NeedsVerdict reads."""
+
+    provides = ("verdict",)
+
+    async def __call__(self, turn: Turn) -> None:
+        turn.state["verdict"] = "fine"

@@ -371,3 +371,74 @@ async def test_a_plain_always_run_stage_still_runs_after_a_failure(
     from custom_stages import CLEANED
 
     assert CLEANED and isinstance(CLEANED[-1], ProviderError)
+
+
+@pytest.mark.parametrize(
+    ("text", "reader", "provider", "field"),
+    [
+        (
+            'extends = "default"\n[[move]]\nname = "truncate"\nbefore = "select_history"\n',
+            "truncate",
+            "select_history",
+            "history",
+        ),
+        (
+            'extends = "default"\n[[move]]\nname = "format_mcp"\nafter = "call_provider"\n',
+            "call_provider",
+            "format_mcp",
+            "mcp_payload",
+        ),
+        (
+            'extends = "default"\n[[move]]\nname = "embed_query"\nafter = "retrieve"\n',
+            "retrieve",
+            "embed_query",
+            "query_embedding",
+        ),
+    ],
+)
+async def test_an_order_that_breaks_a_contract_fails_at_load(
+    tmp_path: Path,
+    make_llm: MakeLLM,
+    openai_server: FakeOpenAIServer,
+    text: str,
+    reader: str,
+    provider: str,
+    field: str,
+) -> None:
+    define(tmp_path, "bad", text)
+    async with make_llm(**{"pipelines.paths": [str(tmp_path)]}) as llm:
+        with pytest.raises(PipelineError) as info:
+            await llm.chat("hi", pipeline="bad")
+    message = str(info.value)
+    assert f"stage {reader!r} reads turn.{field}" in message
+    assert f"stage {provider!r} provides" in message and "Move" in message
+    assert (info.value.stage, info.value.definition) == (reader, "bad")
+    assert openai_server.requests == []
+
+
+async def test_a_custom_stage_contract_is_checked_and_undeclared_ones_are_not(
+    tmp_path: Path, make_llm: MakeLLM
+) -> None:
+    define(
+        tmp_path,
+        "needs",
+        'extends = "default"\n[[insert]]\nname = "needs"\nstage = "custom_stages:NeedsVerdict"\n'
+        'after = "call_provider"\n',
+    )
+    define(
+        tmp_path,
+        "given",
+        'extends = "needs"\n[[insert]]\nname = "judge"\nstage = "custom_stages:Judge"\n'
+        'after = "call_provider"\n',
+    )
+    define(
+        tmp_path,
+        "undeclared",
+        'extends = "needs"\n[[insert]]\nname = "maybe"\nstage = "custom_stages:Explode"\n'
+        'before = "needs"\n',
+    )
+    async with make_llm(**{"pipelines.paths": [str(tmp_path)]}) as llm:
+        with pytest.raises(PipelineError, match=r"reads turn\.verdict, which no stage"):
+            llm.load_pipeline("needs")
+        llm.load_pipeline("given")  # Judge provides it first
+        llm.load_pipeline("undeclared")  # Explode declares nothing: it might provide it

@@ -81,8 +81,10 @@ async def extend_summary(
     """Summarise ``messages`` (oldest first) into the turn's summary and store it.
 
     Sets ``turn.summary`` and its token count, records the messages in
-    ``turn.context.summarized``, and saves the summary in the session's
-    metadata (unless the turn does not save), so later turns reuse it.
+    ``turn.context.summarized``, and puts the summary in
+    ``turn.session_updates``: ``persist`` stores it in the session's metadata
+    with the turn's messages (unless the turn does not save), so later turns
+    reuse it.
     """
     settings = services.config.context_management
     provider_name = context_setting(turn, settings, "summary_provider") or turn.provider_name
@@ -102,8 +104,7 @@ async def extend_summary(
     turn.summary = summary_message(record)
     turn.budget.used["summary"] = await count.acount(turn.summary)
     turn.session.metadata[SUMMARY_KEY] = record
-    if turn.save_session and turn.session_id is not None:
-        store = await services.session_store()
-        await store.update_session(turn.session_id, metadata={SUMMARY_KEY: record})
+    # persist saves it with the turn's messages, in the same write.
+    turn.session_updates[SUMMARY_KEY] = record
     turn.context.summarized.extend(m.id for m in messages)
     decide(turn, f"summarised {len(messages)} older messages with {provider_name}/{model}")

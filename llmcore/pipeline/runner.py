@@ -34,6 +34,7 @@ from time import perf_counter
 import anyio
 
 from llmcore.exceptions import LLMCoreError, PipelineError
+from llmcore.pipeline.contracts import check_contracts
 from llmcore.pipeline.definition import PipelineDefinition
 from llmcore.pipeline.stage import AnyStage
 from llmcore.pipeline.stream import ChatStream, StreamRegistry
@@ -70,6 +71,7 @@ class Pipeline:
         self.definition = definition
         self.stages = list(stages)
         self.wrapping = [is_wrapping(stage) for _, stage in self.stages]
+        check_contracts(definition.name, self.stages, self.wrapping)
 
     @property
     def name(self) -> str:

@@ -35,6 +35,7 @@ class CallProvider:
 
     name = "call_provider"
     reads = ("payload",)
+    optional_reads = ("mcp_payload",)
     provides = ("request", "response")
 
     def __init__(self, services: Services):

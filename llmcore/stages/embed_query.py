@@ -21,6 +21,8 @@ class EmbedQuery:
     """
 
     name = "embed_query"
+    reads = ()
+    provides = ("query_embedding",)
 
     def __init__(self, services: Services, *, embedding_model: str | None = None):
         if embedding_model is not None:

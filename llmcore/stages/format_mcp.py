@@ -20,6 +20,9 @@ class FormatMCP:
     """
 
     name = "format_mcp"
+    reads = ("payload",)
+    optional_reads = ("documents",)
+    provides = ("mcp_payload",)
 
     def __init__(self, services: Services):
         self.services = services

@@ -24,6 +24,8 @@ class LoadSession:
     """
 
     name = "load_session"
+    reads = ()
+    provides = ("session", "system_messages", "user_message", "new_messages")
 
     def __init__(self, services: Services):
         self.services = services

@@ -31,6 +31,8 @@ class Persist:
     """
 
     name = "persist"
+    reads = ("user_message",)
+    provides = ()
 
     def __init__(self, services: Services):
         self.services = services
@@ -62,7 +64,9 @@ class Persist:
         if reply is not None:
             messages.append(reply)
         store = await self.services.session_store()
-        await store.append_messages(turn.session_id, messages)
+        # The one writer of the session: messages and metadata changes (a
+        # summary made this turn) go in one write.
+        await store.append_turn(turn.session_id, messages, metadata=turn.session_updates or None)
         turn.note(f"appended {len(messages)} messages")
 
     async def _reply(self, turn: Turn) -> Message | None:

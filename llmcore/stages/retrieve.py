@@ -26,6 +26,9 @@ class Retrieve:
     """
 
     name = "retrieve"
+    reads = ()
+    optional_reads = ("query_embedding",)
+    provides = ("documents",)
 
     def __init__(
         self,

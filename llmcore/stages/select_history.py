@@ -43,6 +43,8 @@ class SelectHistory:
     """
 
     name = "select_history"
+    reads = ("user_message", "system_messages")
+    provides = ("history", "summary", "payload", "budget")
 
     def __init__(
         self, services: Services, *, strategy: Strategy | None = None, page_size: int = 64

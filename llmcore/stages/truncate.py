@@ -36,6 +36,9 @@ class Truncate:
     """
 
     name = "truncate"
+    reads = ("history", "payload", "budget")
+    optional_reads = ("documents",)
+    provides = ("payload", "documents")
 
     def __init__(
         self,

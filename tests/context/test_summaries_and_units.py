@@ -6,6 +6,7 @@ import json
 import logging
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from pathlib import Path
 
 import pytest
 from fakes.openai_server import FakeOpenAIServer, Reply
@@ -156,3 +157,37 @@ async def test_context_length_error_says_what_to_change(make_llm: MakeLLM) -> No
     assert error.dropped == []
     for hint in ("reserved_response_tokens", "max_tokens", "larger window"):
         assert hint in str(error)
+
+
+SUMMARIZE = {
+    "providers.openai.context_lengths": {"gpt-4o-mini": 300},
+    "context_management.reserved_response_tokens": 40,
+    "context_management.history_selection_strategy": "summarize",
+    "context_management.summary_keep_share": 0.5,
+}
+
+
+async def test_persist_is_the_one_writer_of_the_summary(
+    tmp_path: Path, make_llm: MakeLLM, openai_server: FakeOpenAIServer
+) -> None:
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "no_save.toml").write_text('extends = "default"\nremove = ["persist"]\n')
+    plain = {"history_selection_strategy": "last_n_tokens"}
+    async with make_llm(**SUMMARIZE, **{"pipelines.paths": [str(tmp_path / "p")]}) as llm:
+        for i in range(8):  # history longer than the window, no summary yet
+            await llm.chat(
+                f"question {i} " + "and more " * 5, session_id="s", context_overrides=plain
+            )
+        # Without persist, the turn makes a summary but nothing writes it.
+        openai_server.enqueue(Reply(text="The user asked eight questions."), Reply(text="ok"))
+        turn = await llm.chat_turn("next " + "and more " * 5, session_id="s", pipeline="no_save")
+        assert "summary" in turn.session_updates
+        unsaved = await llm.get_session("s")
+        assert unsaved is not None and "summary" not in unsaved.metadata
+        # With persist, the summary is stored with the turn's messages.
+        openai_server.enqueue(Reply(text="The user asked nine questions."), Reply(text="ok"))
+        turn = await llm.chat_turn("again " + "and more " * 5, session_id="s")
+        saved = await llm.get_session("s")
+    assert saved is not None
+    assert saved.metadata["summary"] == turn.session_updates["summary"]
+    assert saved.messages[-2].content.startswith("again")

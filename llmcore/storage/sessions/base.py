@@ -264,6 +264,24 @@ class BaseSessionStorage(ABC):
                 :func:`check_messages`); nothing is stored.
         """
 
+    async def append_turn(
+        self,
+        session_id: str,
+        messages: Sequence[Message],
+        *,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        """Append a turn's messages and merge ``metadata`` into the session, in one write.
+
+        What the ``persist`` stage calls (a summary made this turn is saved
+        with the turn's messages). The built-in stores do both atomically;
+        this default, for stores from other packages, appends and then
+        updates.
+        """
+        await self.append_messages(session_id, messages)
+        if metadata:
+            await self.update_session(session_id, metadata=metadata)
+
     @abstractmethod
     async def read_recent(
         self, session_id: str, *, limit: int, before: int | None = None

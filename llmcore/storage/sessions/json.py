@@ -205,46 +205,53 @@ class JsonSessionStorage(BaseSessionStorage):
         A message whose id is in the session's last append is skipped, so a
         retried append does not duplicate it.
         """
+        await self.append_turn(session_id, messages)
+
+    async def append_turn(
+        self,
+        session_id: str,
+        messages: Sequence[Message],
+        *,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        """Append messages and merge ``metadata`` into the header, in one write.
+
+        Without metadata this is an append; with it (or for a file an older
+        release wrote) the file is rewritten with its new header and the
+        messages, and renamed into place at once.
+        """
         check_session_id(session_id, backend=self.backend)
         batch = check_messages(session_id, messages, backend=self.backend)
-        if not batch:
+        meta = check_metadata(metadata, backend=self.backend, session_id=session_id)
+        if not batch and not meta:
             return
 
         def work(stem: str) -> None:
             self._create(stem, session_id, None, {})
             path = self._path(stem)
+            blobs = self._blobs(stem)
             while True:
                 with path.open("r+b") as f:
                     header, start = jsonl_file.read_header(f, path)
                     size = os.fstat(f.fileno()).st_size
                     tail = jsonl.committed_end(f, start, size)
-                    if header.llmcore_session < jsonl.FORMAT_VERSION:
-                        # Written by an older release: give it the current header
-                        # first, so an older reader is not handed lines it misreads.
-                        self._upgrade(path, f, header, start, tail)
-                        continue
-                    if tail.marked:
-                        jsonl_file.append(f, path, tail, size, batch, self._blobs(stem))
-                        return
-                    # Its reply line was deleted by hand (or a crash fell between
-                    # two lines): mark what is left as committed, then append.
-                    jsonl_file.mark_end(path, f, header, start, tail)
-                # The file was replaced: append to the new one.
+                    if not tail.marked:
+                        # Its reply line was deleted by hand (or a crash fell between
+                        # two lines): mark what is left as committed, then append.
+                        jsonl_file.mark_end(path, f, header, start, tail)
+                        continue  # the file was replaced: append to the new one
+                    if meta or header.llmcore_session < jsonl.FORMAT_VERSION:
+                        # A new header; from an older release, the current format
+                        # too, so an older reader is not handed lines it misreads.
+                        header.llmcore_session = jsonl.FORMAT_VERSION
+                        header.metadata = {**header.metadata, **meta}
+                        header.updated_at = utcnow()
+                        jsonl_file.rewrite_with(path, f, header, start, tail, batch, blobs)
+                    else:
+                        jsonl_file.append(f, path, tail, size, batch, blobs)
+                    return
 
         await self._locked(session_id, "append_messages", work)
-
-    @staticmethod
-    def _upgrade(
-        path: Path, f: IO[bytes], header: jsonl.Header, start: int, tail: jsonl.Tail
-    ) -> None:
-        header.llmcore_session = jsonl.FORMAT_VERSION
-
-        def body(out: IO[bytes]) -> None:
-            jsonl_file.copy(f, out, start, tail.end)
-            if tail.end > start and not tail.newline:
-                out.write(b"\n")
-
-        jsonl_file.rewrite(path, header, body)
 
     async def update_session(
         self,

@@ -35,6 +35,7 @@ __all__ = [
     "read_header",
     "read_record",
     "rewrite",
+    "rewrite_with",
 ]
 
 logger = logging.getLogger("llmcore.storage")
@@ -90,12 +91,7 @@ def append(
             size - tail.end,
         )
         f.truncate(tail.end)
-    seen = {r.id for r in tail.last_append}
-    new = []
-    for m in batch:
-        if m.id not in seen:
-            seen.add(m.id)
-            new.append(m)
+    new = _new_messages(tail, batch)
     if not new:
         return
     data, found = jsonl.encode_messages(new)
@@ -110,6 +106,44 @@ def append(
     except BaseException:
         f.truncate(tail.end)
         raise
+
+
+def _new_messages(tail: jsonl.Tail, batch: list[Message]) -> list[Message]:
+    """The messages of ``batch`` not in the last append (a retried append adds nothing)."""
+    seen = {r.id for r in tail.last_append}
+    new = []
+    for m in batch:
+        if m.id not in seen:
+            seen.add(m.id)
+            new.append(m)
+    return new
+
+
+def rewrite_with(
+    path: Path,
+    f: IO[bytes],
+    header: jsonl.Header,
+    start: int,
+    tail: jsonl.Tail,
+    batch: list[Message],
+    blobs: BlobFolder,
+) -> None:
+    """Rewrite the file with ``header`` and ``batch`` appended, in one atomic rename.
+
+    How a header change (merged metadata, the current format version) and
+    the turn's messages reach the disk together.
+    """
+    new = _new_messages(tail, batch)
+    data, found = jsonl.encode_messages(new) if new else (b"", {})
+    blobs.write(found)
+
+    def body(out: IO[bytes]) -> None:
+        copy(f, out, start, tail.end)
+        if tail.end > start and not tail.newline:
+            out.write(b"\n")
+        out.write(data)
+
+    rewrite(path, header, body)
 
 
 def mark_end(path: Path, f: IO[bytes], header: jsonl.Header, start: int, tail: jsonl.Tail) -> None:

@@ -307,9 +307,20 @@ class PostgresSessionStorage(BaseSessionStorage):
 
     async def append_messages(self, session_id: str, messages: Sequence[Message]) -> None:
         """Append messages in one transaction; a message id stored already is skipped."""
+        await self.append_turn(session_id, messages)
+
+    async def append_turn(
+        self,
+        session_id: str,
+        messages: Sequence[Message],
+        *,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        """Append messages and merge ``metadata`` into the session, in one transaction."""
         check_session_id(session_id, backend=self.backend)
         batch = check_messages(session_id, messages, backend=self.backend)
-        if not batch:
+        meta = encode_metadata(metadata, backend=self.backend, session_id=session_id)
+        if not batch and not metadata:
             return
         encoded = [encode_parts(m) for m in batch]
         blobs = {sha: data for _, found in encoded for sha, data in found.items()}
@@ -331,6 +342,8 @@ class PostgresSessionStorage(BaseSessionStorage):
                 )
             added = await db.execute(self._q["append"], (session_id, *columns))
             await db.execute(self._q["count"], (added, session_id))
+            if metadata:
+                await db.execute(self._q["update"], (None, meta.decode(), session_id))
 
     async def update_session(
         self,

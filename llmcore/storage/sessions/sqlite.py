@@ -214,9 +214,20 @@ class SqliteSessionStorage(BaseSessionStorage):
 
     async def append_messages(self, session_id: str, messages: Sequence[Message]) -> None:
         """Append messages in one transaction; a message id stored already is skipped."""
+        await self.append_turn(session_id, messages)
+
+    async def append_turn(
+        self,
+        session_id: str,
+        messages: Sequence[Message],
+        *,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        """Append messages and merge ``metadata`` into the session, in one transaction."""
         check_session_id(session_id, backend=self.backend)
         batch = check_messages(session_id, messages, backend=self.backend)
-        if not batch:
+        meta = check_metadata(metadata, backend=self.backend, session_id=session_id)
+        if not batch and not meta:
             return
         rows = []
         blobs: dict[str, bytes] = {}
@@ -260,8 +271,21 @@ class SqliteSessionStorage(BaseSessionStorage):
                     "WHERE id = ?",
                     (added, _ts(utcnow()), session_id),
                 )
+                if meta:
+                    self._merge_metadata(conn, session_id, meta)
 
         await self._run("append_messages", work)
+
+    @staticmethod
+    def _merge_metadata(conn: sqlite3.Connection, session_id: str, meta: dict[str, Any]) -> bool:
+        row = conn.execute("SELECT metadata FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        if row is None:
+            return False
+        conn.execute(
+            "UPDATE sessions SET metadata = ?, updated_at = ? WHERE id = ?",
+            (_encode({**_decode_dict(row[0]), **meta}), _ts(utcnow()), session_id),
+        )
+        return True
 
     async def update_session(
         self,
@@ -276,17 +300,10 @@ class SqliteSessionStorage(BaseSessionStorage):
 
         def work(conn: sqlite3.Connection) -> bool:
             with self._transaction(conn, "update_session"):
-                row = conn.execute(
-                    "SELECT metadata FROM sessions WHERE id = ?", (session_id,)
-                ).fetchone()
-                if row is None:
+                if not self._merge_metadata(conn, session_id, meta):
                     return False
-                merged = {**_decode_dict(row[0]), **meta}
-                conn.execute(
-                    "UPDATE sessions SET name = COALESCE(?, name), metadata = ?, updated_at = ? "
-                    "WHERE id = ?",
-                    (name, _encode(merged), _ts(utcnow()), session_id),
-                )
+                if name is not None:
+                    conn.execute("UPDATE sessions SET name = ? WHERE id = ?", (name, session_id))
             return True
 
         return await self._run("update_session", work)
