@@ -11,11 +11,12 @@ import logging
 import os
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, Unpack, overload
 
 from llmcore.api_mcp import MCPMethods
 from llmcore.api_rag import VectorStoreMethods
 from llmcore.api_sessions import SessionMethods
+from llmcore.chat_options import ChatOptions, split_options
 from llmcore.config.loader import ResolvedConfig, load_config
 from llmcore.config.schema import LLMCoreConfig
 from llmcore.exceptions import ConfigError, InvalidRequestError
@@ -140,25 +141,7 @@ class LLMCore(SessionMethods, VectorStoreMethods, MCPMethods):
         return self._pipelines.load(name or self.config.pipelines.default)
 
     async def chat_turn(
-        self,
-        message: str,
-        *,
-        session_id: str | None = None,
-        system_message: str | None = None,
-        provider_name: str | None = None,
-        model_name: str | None = None,
-        stream: bool = False,
-        save_session: bool = True,
-        enable_rag: bool = False,
-        rag_retrieval_k: int | None = None,
-        rag_collection_name: str | None = None,
-        pipeline: str | None = None,
-        context_overrides: Mapping[str, Any] | None = None,
-        tools: Sequence[Any] | None = None,
-        max_tool_rounds: int | None = None,
-        mcp_servers: Sequence[str] | None = None,
-        mcp_resources: Sequence[str] | None = None,
-        **provider_kwargs: Any,
+        self, message: str, *, stream: bool = False, **options: Unpack[ChatOptions]
     ) -> Turn:
         """Run one chat turn and return the whole :class:`~llmcore.turn.Turn`.
 
@@ -170,22 +153,11 @@ class LLMCore(SessionMethods, VectorStoreMethods, MCPMethods):
         :class:`~llmcore.pipeline.stream.ChatStream`); the Turn is complete
         (and the session saved) once that stream ends or is closed.
         """
-        turn = self._new_turn(
-            message,
-            session_id=session_id,
-            system_message=system_message,
-            provider_name=provider_name,
-            model_name=model_name,
-            stream=stream,
-            save_session=save_session,
-            rag=RagRequest(enable_rag, rag_retrieval_k, rag_collection_name),
-            pipeline=pipeline,
-            context_overrides=context_overrides,
-            provider_kwargs=provider_kwargs,
-        )
-        turn.tools = await self._tools(tools, mcp_servers)
-        turn.max_tool_rounds = _check_rounds(max_tool_rounds)
-        turn.mcp_resources = [_check_resource_ref(r) for r in mcp_resources or ()]
+        turn = self._new_turn(message, stream, options)
+        own = options
+        turn.tools = await self._tools(own.get("tools"), own.get("mcp_servers"))
+        turn.max_tool_rounds = _check_rounds(own.get("max_tool_rounds"))
+        turn.mcp_resources = [_check_resource_ref(r) for r in own.get("mcp_resources") or ()]
         runner = self.load_pipeline(turn.pipeline)
         # An earlier stream on this session, left unfinished, is saved first.
         await self._streams.settle(turn.session_id)
@@ -193,70 +165,16 @@ class LLMCore(SessionMethods, VectorStoreMethods, MCPMethods):
 
     @overload
     async def chat(
-        self,
-        message: str,
-        *,
-        stream: Literal[False] = False,
-        session_id: str | None = None,
-        system_message: str | None = None,
-        provider_name: str | None = None,
-        model_name: str | None = None,
-        save_session: bool = True,
-        enable_rag: bool = False,
-        rag_retrieval_k: int | None = None,
-        rag_collection_name: str | None = None,
-        pipeline: str | None = None,
-        context_overrides: Mapping[str, Any] | None = None,
-        tools: Sequence[Any] | None = None,
-        max_tool_rounds: int | None = None,
-        mcp_servers: Sequence[str] | None = None,
-        mcp_resources: Sequence[str] | None = None,
-        **provider_kwargs: Any,
+        self, message: str, *, stream: Literal[False] = False, **options: Unpack[ChatOptions]
     ) -> str: ...
 
     @overload
     async def chat(
-        self,
-        message: str,
-        *,
-        stream: Literal[True],
-        session_id: str | None = None,
-        system_message: str | None = None,
-        provider_name: str | None = None,
-        model_name: str | None = None,
-        save_session: bool = True,
-        enable_rag: bool = False,
-        rag_retrieval_k: int | None = None,
-        rag_collection_name: str | None = None,
-        pipeline: str | None = None,
-        context_overrides: Mapping[str, Any] | None = None,
-        tools: Sequence[Any] | None = None,
-        max_tool_rounds: int | None = None,
-        mcp_servers: Sequence[str] | None = None,
-        mcp_resources: Sequence[str] | None = None,
-        **provider_kwargs: Any,
+        self, message: str, *, stream: Literal[True], **options: Unpack[ChatOptions]
     ) -> ChatStream: ...
 
     async def chat(
-        self,
-        message: str,
-        *,
-        stream: bool = False,
-        session_id: str | None = None,
-        system_message: str | None = None,
-        provider_name: str | None = None,
-        model_name: str | None = None,
-        save_session: bool = True,
-        enable_rag: bool = False,
-        rag_retrieval_k: int | None = None,
-        rag_collection_name: str | None = None,
-        pipeline: str | None = None,
-        context_overrides: Mapping[str, Any] | None = None,
-        tools: Sequence[Any] | None = None,
-        max_tool_rounds: int | None = None,
-        mcp_servers: Sequence[str] | None = None,
-        mcp_resources: Sequence[str] | None = None,
-        **provider_kwargs: Any,
+        self, message: str, *, stream: bool = False, **options: Unpack[ChatOptions]
     ) -> str | ChatStream:
         """Send a message and return the reply (or a stream of its chunks).
 
@@ -268,58 +186,26 @@ class LLMCore(SessionMethods, VectorStoreMethods, MCPMethods):
                 ``async with``), or left with ``break``: a reply cut short is
                 saved marked ``interrupted``, at the latest before the next
                 turn on the session starts or at :meth:`close`.
-            session_id: the session to continue (created if new); ``None``
-                for a one-off exchange that is never stored.
-            system_message: a system message for this turn; stored in the
-                session when it differs from the session's current one.
-            provider_name: a ``[providers.NAME]`` (default:
-                ``llmcore.default_provider``).
-            model_name: the model (default: the provider's ``default_model``).
-            save_session: ``False`` reads the session but stores nothing.
-            enable_rag: retrieve documents from the vector store for context.
-            rag_retrieval_k: how many documents to retrieve.
-            rag_collection_name: which collection to search.
-            pipeline: the pipeline definition to run (default: ``[pipelines] default``).
-            context_overrides: per-call ``[context_management]`` settings.
-            tools: functions (sync or async) or tool objects the model may
-                call; added to the ``llmcore.tools`` configured globally.
-            max_tool_rounds: how many times the model may call tools this
-                turn (default: ``llmcore.max_tool_rounds``).
-            mcp_servers: the MCP servers whose tools are offered (default:
-                all configured ones; ``[]`` for none).
-            mcp_resources: MCP resources to add to the context, as
-                ``"server:uri"``; counted and truncated like documents.
-            **provider_kwargs: passed to the provider (``temperature``,
-                ``max_tokens``...). ``max_tokens`` is also what is reserved
-                for the reply in the context window.
+            **options: the keys of :class:`~llmcore.chat_options.ChatOptions`:
+                ``session_id``, ``system_message``, ``provider_name``,
+                ``model_name``, ``save_session``, ``enable_rag``,
+                ``rag_retrieval_k``, ``rag_collection_name``, ``pipeline``,
+                ``context_overrides``, ``tools``, ``max_tool_rounds``,
+                ``mcp_servers``, ``mcp_resources``; and for the provider
+                ``max_tokens`` (also what is reserved for the reply in the
+                context window), ``temperature``, ``top_p``, ``stop``... or
+                any option in ``provider_options={...}``.
 
         Raises:
             InvalidRequestError: an argument is invalid.
             ConfigError: the provider is unknown or has no API key.
             ProviderError: the provider call failed.
             ContextLengthError: the message cannot fit the model's window.
+            ToolRoundsError: the model asked for tools after the last allowed round.
             SessionStorageError: the session store failed.
             PipelineError: a stage failed unexpectedly.
         """
-        turn = await self.chat_turn(
-            message,
-            session_id=session_id,
-            system_message=system_message,
-            provider_name=provider_name,
-            model_name=model_name,
-            stream=stream,
-            save_session=save_session,
-            enable_rag=enable_rag,
-            rag_retrieval_k=rag_retrieval_k,
-            rag_collection_name=rag_collection_name,
-            pipeline=pipeline,
-            context_overrides=context_overrides,
-            tools=tools,
-            max_tool_rounds=max_tool_rounds,
-            mcp_servers=mcp_servers,
-            mcp_resources=mcp_resources,
-            **provider_kwargs,
-        )
+        turn = await self.chat_turn(message, stream=stream, **options)
         chunks = turn.chunks
         if chunks is not None:
             # The caller holds the stream, not the Turn: without the Turn's
@@ -329,35 +215,29 @@ class LLMCore(SessionMethods, VectorStoreMethods, MCPMethods):
             return chunks
         return turn.response.text
 
-    def _new_turn(
-        self,
-        message: str,
-        *,
-        session_id: str | None,
-        system_message: str | None,
-        provider_name: str | None,
-        model_name: str | None,
-        stream: bool,
-        save_session: bool,
-        rag: RagRequest,
-        pipeline: str | None,
-        context_overrides: Mapping[str, Any] | None,
-        provider_kwargs: dict[str, Any],
-    ) -> Turn:
+    def _new_turn(self, message: str, stream: bool, options: Mapping[str, Any]) -> Turn:
+        own, provider_kwargs = split_options(options)
         if not isinstance(message, str) or not message.strip():
             raise InvalidRequestError(
                 f"message must be a non-empty string, got {message!r:.60}. Pass the user's text."
             )
+        session_id = own.get("session_id")
         if session_id is not None:
             check_session_id(session_id)
+        system_message = own.get("system_message")
         if system_message is not None and not isinstance(system_message, str):
             raise InvalidRequestError(
                 f"system_message must be a string, got {type(system_message).__name__}."
             )
+        rag = RagRequest(
+            bool(own.get("enable_rag", False)),
+            own.get("rag_retrieval_k"),
+            own.get("rag_collection_name"),
+        )
         if rag.k is not None and (not isinstance(rag.k, int) or rag.k < 1):
             raise InvalidRequestError(f"rag_retrieval_k must be a positive integer, got {rag.k!r}.")
-        overrides = self._context_overrides(context_overrides)
-        name = provider_name or self.config.llmcore.default_provider
+        overrides = self._context_overrides(own.get("context_overrides"))
+        name = own.get("provider_name") or self.config.llmcore.default_provider
         provider = self._services.provider(name)
         reserved = overrides.get(
             "reserved_response_tokens", self.config.context_management.reserved_response_tokens
@@ -367,10 +247,10 @@ class LLMCore(SessionMethods, VectorStoreMethods, MCPMethods):
             session_id=session_id,
             system_message=system_message,
             provider_name=name,
-            model=model_name or provider.default_model,
+            model=own.get("model_name") or provider.default_model,
             stream=bool(stream),
-            save_session=bool(save_session),
-            pipeline=pipeline or self.config.pipelines.default,
+            save_session=bool(own.get("save_session", True)),
+            pipeline=own.get("pipeline") or self.config.pipelines.default,
             rag=rag,
             provider_kwargs=provider_kwargs,
             settings=resolve_settings(provider.settings, provider_kwargs, reserved),

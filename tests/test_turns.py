@@ -399,3 +399,35 @@ async def test_provider_context_window_error_is_a_context_length_error(
         with pytest.raises(ContextLengthError, match="context window") as info:
             await llm.chat("hello")
     assert info.value.limit == 128_000
+
+
+def test_the_chat_parameters_are_declared_once() -> None:
+    import inspect
+    import typing
+
+    from llmcore.chat_options import LLMCORE_OPTIONS, PROVIDER_OPTIONS, ChatOptions
+    from llmcore.cli.slash import ReplState
+
+    declared = set(typing.get_type_hints(ChatOptions))
+    for method in (LLMCore.chat, LLMCore.chat_turn):
+        params = inspect.signature(method).parameters
+        assert list(params) == ["self", "message", "stream", "options"]
+        assert params["options"].kind is inspect.Parameter.VAR_KEYWORD
+    assert declared == LLMCORE_OPTIONS | PROVIDER_OPTIONS | {"provider_options"}
+    # The REPL builds its turns from the same declaration.
+    state = ReplState(provider="openai", model="m", session_id="s")
+    assert set(state.chat_kwargs()) <= declared
+
+
+async def test_provider_options_reach_the_provider_and_keywords_win(
+    make_llm: MakeLLM, openai_server: FakeOpenAIServer
+) -> None:
+    async with make_llm() as llm:
+        await llm.chat(
+            "Hi",
+            provider_options={"temperature": 0.9, "logit_bias": {"50256": -100}},
+            temperature=0.1,
+            user="abc",  # not declared: still passed on, as the specification allows
+        )
+    body = openai_server.last_request.json
+    assert (body["temperature"], body["logit_bias"], body["user"]) == (0.1, {"50256": -100}, "abc")

@@ -11,22 +11,6 @@ from llmcore.cli._common import console, open_llm, parse_kv, run
 
 __all__ = ["chat_command"]
 
-# chat_turn's own parameters: an -o key among them would clash with an option.
-_RESERVED = {
-    "message": "MESSAGE",
-    "session_id": "--session",
-    "system_message": "--system",
-    "provider_name": "--provider",
-    "model_name": "--model",
-    "stream": "--no-stream",
-    "save_session": "--session",
-    "enable_rag": "--rag",
-    "rag_retrieval_k": "-k",
-    "rag_collection_name": "--collection",
-    "pipeline": "--pipeline",
-    "context_overrides": "a config file",
-}
-
 
 @click.command("chat")
 @click.argument("message", required=False)
@@ -91,12 +75,6 @@ def chat_command(
     """
     if config_file is not None:
         ctx.find_root().ensure_object(dict)["config_file"] = config_file
-    provider_kwargs = parse_kv(options)
-    for key in provider_kwargs:
-        if key in _RESERVED:
-            raise click.BadParameter(
-                f"use {_RESERVED[key]} instead of -o {key}=...", param_hint="-o"
-            )
     kwargs: dict[str, Any] = {
         "provider_name": provider,
         "model_name": model,
@@ -106,7 +84,8 @@ def chat_command(
         "rag_collection_name": collection,
         "rag_retrieval_k": rag_k,
         "pipeline": pipeline,
-        **provider_kwargs,
+        # Passed to the provider as they are: -o tools=... is the provider's "tools".
+        "provider_options": parse_kv(options),
     }
     interactive = sys.stdin is not None and sys.stdin.isatty()
     piped = None if sys.stdin is None or interactive else sys.stdin.read()

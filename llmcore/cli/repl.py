@@ -24,17 +24,6 @@ __all__ = ["PROMPT", "history_path", "initial_state", "run_repl"]
 #: The prompt mark (a single right-pointing angle quote).
 PROMPT = "\u203a"
 
-_STATE_KEYS = {
-    "provider_name",
-    "model_name",
-    "session_id",
-    "system_message",
-    "enable_rag",
-    "rag_collection_name",
-    "rag_retrieval_k",
-    "pipeline",
-}
-
 
 def history_path() -> Path:
     """Where the REPL keeps the lines typed into it."""
@@ -61,7 +50,7 @@ def initial_state(llm: LLMCore, kwargs: dict[str, Any]) -> ReplState:
         collection=kwargs.get("rag_collection_name"),
         k=kwargs.get("rag_retrieval_k"),
         pipeline=kwargs.get("pipeline"),
-        options={k: v for k, v in kwargs.items() if k not in _STATE_KEYS},
+        options=dict(kwargs.get("provider_options") or {}),
     )
 
 

@@ -64,7 +64,7 @@ class ReplState:
             "rag_collection_name": self.collection,
             "rag_retrieval_k": self.k,
             "pipeline": self.pipeline,
-            **self.options,
+            "provider_options": self.options,
         }
 
     def describe(self) -> str:

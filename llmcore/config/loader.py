@@ -342,6 +342,11 @@ def _validation_error(
     inner = re.sub(r"\[(\d+)\]", r".\1", match.group("path")).lstrip(".") if match else ""
     dotted = ".".join(p for p in (*prefix, inner) if p)
     detail = text[: match.start()] if match else text
+    # A section's own check names its field first ("type: unknown ..."): point at it.
+    field = re.match(r"(?P<name>[a-z_]+): ", detail)
+    if field:
+        dotted = f"{dotted}.{field.group('name')}" if dotted else field.group("name")
+        detail = detail[field.end() :]
     if detail.startswith("Invalid enum value"):
         allowed = envkeys.literal_choices(dotted)
         if allowed:

@@ -106,21 +106,49 @@ class ProviderSettings(_Section, frozen=True, kw_only=True, forbid_unknown_field
     options: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
+_SESSION_STORES = ("sqlite", "json", "postgres")
+_VECTOR_STORES = ("chromadb", "pgvector")
+
+
+def _check_kind(kind: str, what: str, group: str, builtins: tuple[str, ...]) -> None:
+    """A typo in a store's ``type`` fails when the config loads, with a "did you mean"."""
+    if kind in builtins or ":" in kind:
+        return
+    from llmcore._util.loading import load_entry_point
+    from llmcore.config.suggest import did_you_mean
+
+    if load_entry_point(group, kind) is None:
+        raise ValueError(
+            f"type: unknown {what} type {kind!r}.{did_you_mean(kind, builtins)} Use "
+            f"{', '.join(map(repr, builtins))}, a 'package.module:Class', or an entry point of the "
+            f"{group!r} group"
+        )
+
+
 class SessionStorageSettings(_Section, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The ``[storage.session]`` section."""
 
-    type: Literal["sqlite", "json", "postgres"] = "sqlite"
+    #: sqlite, json, postgres, a "package.module:Class", or an
+    #: ``llmcore.session_stores`` entry point.
+    type: str = "sqlite"
     path: str = "~/.llmcore/sessions.db"
     db_url: str | None = None
     table_name: str = "llmcore"
     pool_size: PositiveInt = 5
     busy_timeout: PositiveFloat = 10.0
+    #: Settings of a session store from another package.
+    options: dict[str, Any] = msgspec.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _check_kind(self.type, "session store", "llmcore.session_stores", _SESSION_STORES)
 
 
 class VectorStorageSettings(_Section, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The ``[storage.vector]`` section."""
 
-    type: Literal["chromadb", "pgvector"] = "chromadb"
+    #: chromadb, pgvector, a "package.module:Class", or an
+    #: ``llmcore.vector_stores`` entry point.
+    type: str = "chromadb"
     default_collection: str = "llmcore_default_rag"
     path: str = "~/.llmcore/chroma_db"
     db_url: str | None = None
@@ -128,6 +156,11 @@ class VectorStorageSettings(_Section, frozen=True, kw_only=True, forbid_unknown_
     host: str | None = None
     port: PositiveInt | None = None
     pool_size: PositiveInt = 5
+    #: Settings of a vector store from another package.
+    options: dict[str, Any] = msgspec.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _check_kind(self.type, "vector store", "llmcore.vector_stores", _VECTOR_STORES)
 
 
 class StorageSettings(_Section, frozen=True, kw_only=True, forbid_unknown_fields=True):

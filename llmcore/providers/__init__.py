@@ -1,15 +1,14 @@
 """LLM providers and the factory that builds them from configuration.
 
 A ``[providers.NAME]`` section's ``type`` (default: ``NAME``) picks the class:
-a built-in type, or a class registered under the ``llmcore.providers`` entry
-point group by another package.
+a built-in type, a ``"package.module:Class"``, or a class registered under the
+``llmcore.providers`` entry point group by another package.
 """
 
 from __future__ import annotations
 
-from llmcore._util.loading import import_object, load_entry_point
+from llmcore._util.plugins import find_plugin
 from llmcore.config.schema import ProviderSettings
-from llmcore.config.suggest import did_you_mean
 from llmcore.exceptions import ConfigError
 from llmcore.providers.base import BaseProvider, ChatResult, StreamEvent
 
@@ -27,23 +26,51 @@ BUILTIN_PROVIDERS: dict[str, str] = {
 def create_provider(name: str, settings: ProviderSettings) -> BaseProvider:
     """Build the provider configured as ``[providers.NAME]``.
 
+    ``type`` (default: ``NAME``) is a built-in type, a
+    ``"package.module:Class"``, or an ``llmcore.providers`` entry point. A
+    class written against the specification (``__init__(self, config:
+    dict)``) gets the section as a dict, with its ``name``.
+
     Raises:
         ConfigError: the type is unknown, or its class is not a BaseProvider.
     """
     kind = settings.type or name
-    if kind in BUILTIN_PROVIDERS:
-        cls = import_object(BUILTIN_PROVIDERS[kind])
-    else:
-        cls = load_entry_point("llmcore.providers", kind)
-        if cls is None:
-            raise ConfigError(
-                f"Provider {name!r} has unknown type {kind!r}."
-                f"{did_you_mean(kind, BUILTIN_PROVIDERS)} Built-in types: "
-                f"{', '.join(BUILTIN_PROVIDERS)}; others come from packages "
-                "registering an 'llmcore.providers' entry point. For an OpenAI-compatible "
-                f'server set providers.{name}.type = "openai".',
-                key=f"providers.{name}.type",
-            )
-    if not (isinstance(cls, type) and issubclass(cls, BaseProvider)):
-        raise ConfigError(f"Provider type {kind!r} does not name a BaseProvider subclass.")
-    return cls(name, settings)
+    try:
+        cls = find_plugin(
+            kind,
+            builtins=BUILTIN_PROVIDERS,
+            group="llmcore.providers",
+            base=BaseProvider,
+            key=f"providers.{name}.type",
+            what="provider",
+        )
+    except ConfigError as exc:
+        if kind in BUILTIN_PROVIDERS or ":" in kind or "subclass" in str(exc):
+            raise
+        raise ConfigError(
+            f'{exc} For an OpenAI-compatible server set providers.{name}.type = "openai".',
+            key=f"providers.{name}.type",
+        ) from None
+    if _takes_a_config_dict(cls):
+        import msgspec
+
+        return cls({"name": name, **msgspec.structs.asdict(settings)})  # type: ignore[no-any-return]
+    return cls(name, settings)  # type: ignore[no-any-return]
+
+
+def _takes_a_config_dict(cls: type) -> bool:
+    """Whether ``cls.__init__`` is the specification's ``(self, config)``."""
+    import inspect
+
+    if cls.__init__ is BaseProvider.__init__:  # type: ignore[misc]
+        return False
+    try:
+        params = list(inspect.signature(cls.__init__).parameters.values())[1:]  # type: ignore[misc]
+    except (TypeError, ValueError):
+        return False
+    required = [
+        p
+        for p in params
+        if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    return len(required) == 1

@@ -89,7 +89,6 @@ def resolve_settings(
         InvalidRequestError: ``max_tokens`` is not a positive integer.
     """
     options = {**settings.options, **call}
-    options.pop("tools", None)
     chosen = options.pop("max_tokens", None)
     alias = options.pop("max_completion_tokens", None)  # OpenAI's newer name for it
     if chosen is None:

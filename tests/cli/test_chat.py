@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import sys
 from collections.abc import Callable
@@ -135,8 +136,17 @@ def test_provider_options_are_json_where_they_parse(
 def test_bad_provider_options_are_usage_errors(invoke: Callable[..., Result]) -> None:
     no_equals = invoke("chat", "-o", "temperature", "Hi")
     assert no_equals.exit_code == 2 and "is not key=value" in no_equals.output
-    reserved = invoke("chat", "-o", "model_name=x", "Hi")
-    assert reserved.exit_code == 2 and "use --model instead" in reserved.output
+
+
+def test_provider_options_never_collide_with_llmcores_own(
+    invoke: Callable[..., Result], openai_server: FakeOpenAIServer
+) -> None:
+    # -o goes to the provider as it is, even under a name llmcore uses itself.
+    tools = '[{"type": "function", "function": {"name": "f", "parameters": {}}}]'
+    result = invoke("chat", "-o", f"tools={tools}", "-o", "seed=7", "--no-stream", "Hi")
+    assert result.exit_code == 0, result.output
+    body = openai_server.last_request.json
+    assert body["tools"] == json.loads(tools) and body["seed"] == 7
 
 
 def test_pipeline_and_config_options(

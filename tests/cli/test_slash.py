@@ -73,7 +73,7 @@ async def test_initial_state_from_options(make_llm: MakeLLM) -> None:
                 "rag_collection_name": None,
                 "rag_retrieval_k": 2,
                 "pipeline": None,
-                "temperature": 0.5,
+                "provider_options": {"temperature": 0.5},
             },
         )
         assert (s.provider, s.model, s.system, s.rag, s.k) == (
@@ -84,4 +84,4 @@ async def test_initial_state_from_options(make_llm: MakeLLM) -> None:
             2,
         )
         assert s.session_id.startswith("chat-")
-        assert s.chat_kwargs()["temperature"] == 0.5
+        assert s.chat_kwargs()["provider_options"] == {"temperature": 0.5}

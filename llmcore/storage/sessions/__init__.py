@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from llmcore._util.plugins import build_plugin, find_plugin
 from llmcore.config.schema import SessionStorageSettings
 from llmcore.exceptions import ConfigError
 from llmcore.storage.sessions.base import BaseSessionStorage, MessagePage, check_session_id
@@ -17,6 +18,11 @@ __all__ = [
 
 def create_session_storage(settings: SessionStorageSettings) -> BaseSessionStorage:
     """Build the session store ``settings.type`` names (not yet opened).
+
+    A type from another package (``"package.module:Class"`` or an
+    ``llmcore.session_stores`` entry point) is a
+    :class:`~llmcore.storage.sessions.BaseSessionStorage` subclass, built with
+    ``Class.from_settings(settings)`` if it has one, else ``Class(settings)``.
 
     Raises:
         ConfigError: the settings do not describe a usable store (PostgreSQL
@@ -46,10 +52,15 @@ def create_session_storage(settings: SessionStorageSettings) -> BaseSessionStora
             pool_size=settings.pool_size,
             timeout=settings.busy_timeout,
         )
-    raise ConfigError(
-        f"Unknown session store type {settings.type!r}; use json, sqlite or postgres.",
+    cls = find_plugin(
+        settings.type,
+        builtins={},
+        group="llmcore.session_stores",
+        base=BaseSessionStorage,
         key="storage.session.type",
+        what="session store",
     )
+    return build_plugin(cls, settings)  # type: ignore[no-any-return]
 
 
 def json_folder(path: str) -> str:

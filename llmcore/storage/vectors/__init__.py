@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from llmcore._util.plugins import build_plugin, find_plugin
 from llmcore.config.schema import VectorStorageSettings
 from llmcore.exceptions import ConfigError
 from llmcore.storage.vectors.base import BaseVectorStorage, CollectionInfo
@@ -11,6 +12,11 @@ __all__ = ["BaseVectorStorage", "CollectionInfo", "create_vector_storage"]
 
 def create_vector_storage(settings: VectorStorageSettings) -> BaseVectorStorage:
     """Build the store ``[storage.vector]`` configures (not yet connected).
+
+    A type from another package (``"package.module:Class"`` or an
+    ``llmcore.vector_stores`` entry point) is a
+    :class:`~llmcore.storage.vectors.BaseVectorStorage` subclass, built with
+    ``Class.from_settings(settings)`` if it has one, else ``Class(settings)``.
 
     Raises:
         ConfigError: pgvector without a ``db_url``, or a bad ``table_name``.
@@ -27,6 +33,16 @@ def create_vector_storage(settings: VectorStorageSettings) -> BaseVectorStorage:
         return PgVectorStorage(
             settings.db_url, table_name=settings.table_name, pool_size=settings.pool_size
         )
-    from llmcore.storage.vectors.chroma import ChromaVectorStorage
+    if settings.type == "chromadb":
+        from llmcore.storage.vectors.chroma import ChromaVectorStorage
 
-    return ChromaVectorStorage(settings.path, host=settings.host, port=settings.port)
+        return ChromaVectorStorage(settings.path, host=settings.host, port=settings.port)
+    cls = find_plugin(
+        settings.type,
+        builtins={},
+        group="llmcore.vector_stores",
+        base=BaseVectorStorage,
+        key="storage.vector.type",
+        what="vector store",
+    )
+    return build_plugin(cls, settings)  # type: ignore[no-any-return]
