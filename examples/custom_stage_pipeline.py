@@ -2,8 +2,9 @@
 
 ``pipelines/guarded.toml`` (beside this file) extends the default pipeline:
 ``RedactEmails`` masks e-mail addresses in what is sent to the model (the
-session keeps the original), ``ReplyStats`` counts the reply's words into
-``turn.state``. Run it with any configured provider::
+session keeps the original), ``reply_stats`` counts the reply's words into
+``turn.state``, and ``ReplyTimer``, a wrapping stage, times the model's
+answer. Run it with any configured provider::
 
     OPENAI_API_KEY=sk-... python examples/custom_stage_pipeline.py
 """
@@ -12,10 +13,11 @@ from __future__ import annotations
 
 import re
 import sys
+import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import anyio
-import msgspec
 
 from llmcore import LLMCore, LLMCoreError, Role, Turn
 
@@ -41,7 +43,7 @@ class RedactEmails:
             if message.role is Role.USER and EMAIL.search(message.content):
                 text, n = EMAIL.subn(self.mask, message.content)
                 # A copy: the stored message (turn.user_message) keeps the original.
-                turn.payload[i] = msgspec.structs.replace(message, content=text)
+                turn.payload[i] = message.with_text(text)
                 masked += n
         turn.note(f"masked {masked} e-mail address(es)")
 
@@ -58,6 +60,23 @@ async def reply_stats(turn: Turn) -> None:
 # --8<-- [end:stats]
 
 
+# --8<-- [start:timer]
+class ReplyTimer:
+    """A wrapping stage: it runs the stages after it, and acts once they are done."""
+
+    name = "reply_timer"
+
+    async def __call__(self, turn: Turn, call_next: Callable[[Turn], Awaitable[None]]) -> None:
+        began = time.perf_counter()
+        try:
+            await call_next(turn)  # the rest of the pipeline (for a stream: until it ends)
+        finally:
+            turn.state["reply_ms"] = (time.perf_counter() - began) * 1000
+
+
+# --8<-- [end:timer]
+
+
 # --8<-- [start:main]
 async def main() -> None:
     # The folder of our definitions; everything else comes from the environment.
@@ -70,6 +89,7 @@ async def main() -> None:
         print(f"Reply: {turn.response.text}")
         print(f"Sent to the model: {turn.payload[-1].content}")
         print(f"Reply words: {turn.state['reply_words']}")
+        print(f"Reply took {turn.state['reply_ms']:.0f} ms")
         for trace in turn.trace:
             notes = f"  ({'; '.join(trace.notes)})" if trace.notes else ""
             print(f"  {trace.name:<15} {trace.duration * 1000:7.2f} ms{notes}")

@@ -6,8 +6,9 @@ from typing import Any
 
 import msgspec
 
-from llmcore import ContextDocument, ProviderError, Role, Turn
+from llmcore import ContextDocument, Message, ProviderError, Role, Turn
 from llmcore.exchange import ModelRequest, ModelResponse
+from llmcore.providers import BaseProvider
 from llmcore.providers.openai import OpenAIProvider
 
 
@@ -128,3 +129,35 @@ class Judge:
 
     async def __call__(self, turn: Turn) -> None:
         turn.state["verdict"] = "fine"
+
+
+class SpecEcho(BaseProvider):
+    """A provider written to the specification: __init__(config), chat_completion -> dicts."""
+
+    def __init__(self, config: dict[str, Any]):
+        super().__init__(config)
+        self.config = config
+
+    async def chat_completion(  # type: ignore[override]
+        self, context: Any, model: str | None = None, stream: bool = False, **kwargs: Any
+    ) -> Any:
+        text = f"{self.config['name']}:{context[-1].content}"
+        if not stream:
+            return {
+                "choices": [{"message": {"content": text}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 2, "completion_tokens": 1},
+                "model": model,
+            }
+
+        async def chunks() -> Any:
+            for piece in (text[:3], text[3:]):
+                yield {"choices": [{"delta": {"content": piece}, "finish_reason": None}]}
+            yield {"choices": [{"delta": {}, "finish_reason": "stop"}], "model": model}
+
+        return chunks()
+
+    def count_tokens(self, text: str, model: str | None = None) -> int:
+        return len(text.split())
+
+    def message_tokens(self, message: Message, model: str | None = None) -> int:
+        return 3 + self.count_tokens(message.content)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -169,6 +170,7 @@ def test_custom_stage_pipeline(
     assert "Reply words: 10" in out  # "echo: Please write to [e-mail] that the release is ready."
     assert "redact_emails" in out and "masked 1 e-mail address(es)" in out
     assert "embed_query" not in out and "reply_stats" in out
+    assert re.search(r"Reply took \d+ ms", out)  # the wrapping stage's after-part ran
     # The session keeps what the user wrote; only the model saw the mask.
     assert stored(tmp_path, "guarded-demo")[0] == (
         "user",

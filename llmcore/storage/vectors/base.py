@@ -159,7 +159,8 @@ class BaseVectorStorage(ABC):
         """Insert or replace (by id) documents with their embeddings; return their ids.
 
         The collection is created on first use and remembers ``embedding_model``
-        and the vectors' dimension.
+        and the vectors' dimension. Keep copies of what you store: the
+        caller reuses the documents (it clears their embeddings afterwards).
 
         Raises:
             VectorStorageError: the collection was built with another model or
