@@ -77,15 +77,24 @@ def test_every_kind_of_plugin_has_a_section() -> None:
     ]
 
 
+#: Runs a program as written, with anyio.run choosing ``backend``.
+LAUNCH = (
+    "import functools, runpy, sys, anyio; "
+    "anyio.run = functools.partial(anyio.run, backend=sys.argv[2]); "
+    "runpy.run_path(sys.argv[1], run_name='__main__')"
+)
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
 @pytest.mark.parametrize(("section", "program", "expected"), runs(), ids=[r[0] for r in runs()])
 def test_the_guides_plugin_runs_as_written(
-    plugin_folder: Path, section: str, program: str, expected: str
+    plugin_folder: Path, section: str, program: str, expected: str, backend: str
 ) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LLMCORE_", "OPENAI_"))}
     env["HOME"] = str(plugin_folder)  # no user config file, sessions beside the test
     env["PYTHONPATH"] = os.pathsep.join([str(plugin_folder), str(plugin_folder / "site")])
     result = subprocess.run(
-        [sys.executable, program],
+        [sys.executable, "-c", LAUNCH, program, backend],
         cwd=plugin_folder,
         env=env,
         capture_output=True,
@@ -94,3 +103,4 @@ def test_the_guides_plugin_runs_as_written(
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout == expected
+    (plugin_folder / "audit.jsonl").unlink(missing_ok=True)  # the stage section appends to it
