@@ -23,7 +23,7 @@ def describe_error(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, e.ProviderError):
         hint = _provider_hint(exc)
     elif isinstance(exc, e.ConfigError):
-        hint = "See every setting and where it comes from with: llmchat config show"
+        hint = _config_hint(exc)
     elif isinstance(exc, e.SessionNotFoundError):
         hint = "List the stored sessions with: llmchat sessions list"
     elif isinstance(exc, e.ContextLengthError):
@@ -33,8 +33,56 @@ def describe_error(exc: BaseException) -> tuple[str, str]:
     elif isinstance(exc, e.VectorStorageError):
         hint = "List the collections with: llmchat rag collections"
     elif isinstance(exc, e.SessionStorageError):
-        hint = "Check storage.session in: llmchat config show"
+        hint = "Check storage.session in: llmchat config show storage"
+    elif isinstance(exc, e.EmbeddingError):
+        hint = _missing_package_hint(exc) or (
+            "The embedder is llmcore.default_embedding_model (llmchat config show llmcore); "
+            "docs/concepts/rag.md lists the choices."
+        )
     return message, hint
+
+
+def _config_hint(exc: BaseException) -> str:
+    """A hint that fits the failure: only a bad setting is sent to ``config show``."""
+    key = getattr(exc, "key", None) or ""
+    missing = _missing_package_hint(exc)
+    if missing:
+        return missing
+    if key.startswith("providers.") and key.endswith(".api_key"):
+        return _no_key_hint(key.split(".")[1])
+    if key.startswith("providers.") and key.endswith(".model_path"):
+        return "The local provider runs a GGUF model file: docs/concepts/providers.md."
+    if getattr(exc, "source", None) or not key:
+        return "See every setting and where it comes from with: llmchat config show"
+    section = key.rsplit(".", 1)[0] if "." in key else key
+    return f"See the settings and where they come from with: llmchat config show {section}"
+
+
+def _missing_package_hint(exc: BaseException) -> str:
+    """For a package that is not installed: the pip command of the Python llmchat runs on."""
+    if not isinstance(exc.__cause__, ImportError):
+        return ""
+    import re
+    import sys
+
+    found = re.search(r"pip install ('[^']+'|\S+)", str(exc))
+    what = found.group(1).rstrip(".,") if found else "PACKAGE"
+    return f"Install it where llmchat runs: {sys.executable} -m pip install {what}"
+
+
+def _no_key_hint(provider: str) -> str:
+    import importlib.util
+
+    if importlib.util.find_spec("llama_cpp") is not None:
+        return (
+            'No key? Chat offline with the local model: llmchat chat -p local "Hello". To make '
+            'it the default, set llmcore.default_provider = "local" (llmchat init writes it; '
+            "or export LLMCORE_DEFAULT_PROVIDER=local)."
+        )
+    return (
+        f"Set the key in the environment or in the config file (llmchat init writes one); "
+        f"llmchat config show providers.{provider} shows what is set."
+    )
 
 
 def _provider_hint(exc: BaseException) -> str:

@@ -6,6 +6,10 @@ fields are matched by name, and the names inside dict sections such as
 ``[providers]`` are matched against the sections already configured, or
 found by stripping a known field name from the end (``GROQ_API_KEY`` ->
 ``groq`` + ``api_key``). A double underscore is an explicit separator.
+
+The keys of the ``[llmcore]`` section also have a short form without the
+repeated section name: ``LLMCORE_DEFAULT_PROVIDER`` is
+``LLMCORE_LLMCORE_DEFAULT_PROVIDER`` (which wins when both are set).
 """
 
 from __future__ import annotations
@@ -19,7 +23,10 @@ import msgspec
 
 from llmcore.config.schema import LLMCoreConfig
 
-__all__ = ["all_keys", "describe", "literal_choices", "resolve"]
+__all__ = ["all_keys", "describe", "is_short_form", "literal_choices", "resolve"]
+
+#: The section whose keys may drop its name: LLMCORE_DEFAULT_PROVIDER.
+SHORT_FORM_SECTION = "llmcore"
 
 
 @cache
@@ -56,14 +63,33 @@ def _wants_text(tp: Any) -> bool:
     return _strip(tp) is str
 
 
-def resolve(name: str, merged: dict[str, Any]) -> tuple[tuple[str, ...], bool] | None:
+def resolve(
+    name: str, merged: dict[str, Any], *, short_forms: bool = True
+) -> tuple[tuple[str, ...], bool] | None:
     """Resolve the part of a variable name after the prefix to a key path.
 
     Returns the key path and whether the leaf is a string, or ``None`` when
-    the name matches no key.
+    the name matches no key. ``short_forms`` accepts ``DEFAULT_PROVIDER``
+    for ``llmcore.default_provider`` (only sensible after a prefix).
     """
     text = name.lower().replace("__", ".")
-    return _resolve(text, LLMCoreConfig, merged)
+    found = _resolve(text, LLMCoreConfig, merged)
+    if found is None and short_forms:
+        found = _short_form(text)
+    return found
+
+
+def _short_form(text: str) -> tuple[tuple[str, ...], bool] | None:
+    fields = describe(describe(LLMCoreConfig)[1][SHORT_FORM_SECTION])[1]
+    if text in fields:
+        return ((SHORT_FORM_SECTION, text), _wants_text(fields[text]))
+    return None
+
+
+def is_short_form(name: str) -> bool:
+    """Whether ``name`` (after the prefix) is the short form of an ``[llmcore]`` key."""
+    text = name.lower().replace("__", ".")
+    return _resolve(text, LLMCoreConfig, {}) is None and _short_form(text) is not None
 
 
 def _resolve(text: str, tp: Any, data: Any) -> tuple[tuple[str, ...], bool] | None:

@@ -231,11 +231,13 @@ def _merge_env(
     origin: str,
 ) -> None:
     head = f"{prefix.upper()}_" if prefix else ""
-    for name, raw in env.items():
-        if not name.upper().startswith(head) or name.upper() == head:
-            continue
+    names = [n for n in env if n.upper().startswith(head) and n.upper() != head]
+    # Short forms (LLMCORE_DEFAULT_PROVIDER) first, so the full name wins when both are set.
+    names.sort(key=lambda n: not envkeys.is_short_form(n[len(head) :]))
+    for name in names:
+        raw = env[name]
         rest = name[len(head) :]
-        resolved = envkeys.resolve(rest, merged)
+        resolved = envkeys.resolve(rest, merged, short_forms=bool(prefix))
         if resolved is None:
             if prefix:
                 logger.warning(

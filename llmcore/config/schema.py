@@ -69,7 +69,7 @@ class CoreSettings(_Section, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     """The ``[llmcore]`` section: library-wide defaults."""
 
     default_provider: str = "openai"
-    default_embedding_model: str = "fastembed:BAAI/bge-small-en-v1.5"
+    default_embedding_model: str = "fastembed:local-minilm"
     enable_mcp: bool = False
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     max_tool_rounds: NonNegativeInt = 8
@@ -180,6 +180,8 @@ class EmbeddingModelSettings(_Section, frozen=True, kw_only=True, forbid_unknown
     timeout: PositiveFloat = 60.0
     max_retries: NonNegativeInt = 2
     model_path: str | None = None
+    #: fastembed: download a model missing from its cache (off: fail at once, offline-safe).
+    download: bool = False
     threads: PositiveInt | None = None
     # fastembed models it does not know, loaded from model_path:
     pooling: Literal["mean", "cls"] | None = None

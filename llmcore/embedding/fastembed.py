@@ -1,19 +1,26 @@
 """fastembed: ONNX models on this machine, no PyTorch (the default embedder).
 
-``fastembed:BAAI/bge-small-en-v1.5`` names one of fastembed's models; it is
-downloaded into fastembed's cache on first use unless
-``[embedding.fastembed] model_path`` points at a folder that holds it
-(``model.onnx`` plus ``tokenizer.json``, ``config.json``,
-``special_tokens_map.json``, ``tokenizer_config.json``). A model fastembed
-does not know is registered from that folder with
-``TextEmbedding.add_custom_model``: mean pooling and normalised vectors unless
-``pooling``/``normalize`` say otherwise, the dimension from ``config.json``.
+``fastembed:local-minilm`` (the default) is all-MiniLM-L6-v2 as registry
+packages ship it (:mod:`llmcore.embedding.bundled`): nothing is downloaded.
+Any other name is one of fastembed's models, loaded from
+``[embedding.fastembed] model_path`` (a folder with ``model.onnx`` plus
+``tokenizer.json``, ``config.json``, ``special_tokens_map.json``,
+``tokenizer_config.json``) or from fastembed's cache; it is downloaded into
+that cache only when ``download = true``, so an offline machine gets one
+clear error at once instead of a minute of retries. A model fastembed does
+not know is registered from ``model_path`` with
+``TextEmbedding.add_custom_model``: mean pooling and normalised vectors
+unless ``pooling``/``normalize`` say otherwise, the dimension from
+``config.json``.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +28,7 @@ import anyio
 import anyio.to_thread
 
 from llmcore.config.schema import EmbeddingModelSettings
+from llmcore.embedding import bundled
 from llmcore.embedding.base import BaseEmbeddingModel
 from llmcore.exceptions import EmbeddingError
 
@@ -35,7 +43,8 @@ _register_lock = threading.Lock()
 class FastEmbedModel(BaseEmbeddingModel):
     """A fastembed ``TextEmbedding`` run in a worker thread.
 
-    Settings (``[embedding.fastembed]``): ``model_path``, ``threads``
+    Settings (``[embedding.fastembed]``): ``model_path``, ``download``
+    (let fastembed download a model missing from its cache), ``threads``
     (onnxruntime threads; default: all cores), ``batch_size``, and for a model
     fastembed does not know, ``pooling`` (``mean`` or ``cls``), ``normalize``,
     ``dimension`` and ``model_file``.
@@ -44,6 +53,7 @@ class FastEmbedModel(BaseEmbeddingModel):
     kind = "fastembed"
 
     _encoder: TextEmbedding | None = None
+    _assembled: Path | None = None
 
     def __init__(self, model: str, settings: EmbeddingModelSettings):
         super().__init__(model, settings)
@@ -61,10 +71,16 @@ class FastEmbedModel(BaseEmbeddingModel):
             from fastembed import TextEmbedding
         except ImportError as exc:
             raise EmbeddingError(
-                "The fastembed package is not installed: pip install 'llmcore[fastembed]'."
+                "The fastembed package is not installed: pip install 'llmcore[local]' (or "
+                "'llmcore[fastembed]')."
             ) from exc
         kwargs: dict[str, Any] = {"threads": self.settings.threads}
-        path = self.settings.model_path
+        name, path = self.model, self.settings.model_path
+        if name.lower() == bundled.LOCAL_MODEL:
+            name = bundled.FASTEMBED_NAME
+            if path is None:
+                self._assembled = bundled.assemble()
+                kwargs["specific_model_path"] = str(self._assembled)
         if path is not None:
             folder = Path(path).expanduser()
             if not folder.is_dir():
@@ -73,27 +89,32 @@ class FastEmbedModel(BaseEmbeddingModel):
                     "the folder holding the model's ONNX file and tokenizer files."
                 )
             kwargs["specific_model_path"] = str(folder)
-            if not self._is_known(TextEmbedding):
+            if not _is_known(TextEmbedding, name):
                 self._register(TextEmbedding, folder)
+        elif "specific_model_path" not in kwargs and not self.settings.download:
+            kwargs["local_files_only"] = True
         try:
-            encoder = TextEmbedding(self.model, **kwargs)
+            with _quiet_fastembed():
+                encoder = TextEmbedding(name, **kwargs)
         except Exception as exc:
-            where = (
-                f"from {path!r}"
-                if path
-                else "(it is downloaded on first use; offline, set embedding.fastembed.model_path "
-                "to a folder holding it)"
-            )
-            raise EmbeddingError(
-                f"Cannot load fastembed model {self.model!r} {where}: {type(exc).__name__}: "
-                f"{str(exc)[:300]}"
-            ) from exc
+            self._remove_folder()
+            raise self._load_error(exc, kwargs) from exc
         self._dimension = int(encoder.embedding_size)
         return encoder
 
-    def _is_known(self, cls: type[TextEmbedding]) -> bool:
-        wanted = self.model.lower()
-        return any(m["model"].lower() == wanted for m in cls.list_supported_models())
+    def _load_error(self, exc: Exception, kwargs: dict[str, Any]) -> EmbeddingError:
+        if kwargs.get("local_files_only"):
+            return EmbeddingError(
+                f"fastembed model {self.model!r} is not on this machine and downloads are off: "
+                f"use the built-in 'fastembed:{bundled.LOCAL_MODEL}' (pip install "
+                "'llmcore[local]'), set embedding.fastembed.model_path to a folder holding the "
+                "model, or set embedding.fastembed.download = true."
+            )
+        where = kwargs.get("specific_model_path") or "(downloaded into fastembed's cache)"
+        return EmbeddingError(
+            f"Cannot load fastembed model {self.model!r} from {where}: {type(exc).__name__}: "
+            f"{' '.join(str(exc).split())[:300]}"
+        )
 
     def _register(self, cls: type[TextEmbedding], folder: Path) -> None:
         from fastembed.common.model_description import ModelSource, PoolingType
@@ -110,7 +131,7 @@ class FastEmbedModel(BaseEmbeddingModel):
             "model.onnx" if (folder / "model.onnx").exists() else "onnx/model.onnx"
         )
         with _register_lock:
-            if self._is_known(cls):
+            if _is_known(cls, self.model):
                 return
             cls.add_custom_model(
                 model=self.model,
@@ -136,8 +157,34 @@ class FastEmbedModel(BaseEmbeddingModel):
             ) from exc
 
     async def close(self) -> None:
-        """Drop the ONNX session."""
+        """Drop the ONNX session (and the folder the built-in model was linked into)."""
         self._encoder = None
+        self._remove_folder()
+
+    def _remove_folder(self) -> None:
+        folder, self._assembled = self._assembled, None
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _is_known(cls: type[TextEmbedding], model: str) -> bool:
+    wanted = model.lower()
+    return any(m["model"].lower() == wanted for m in cls.list_supported_models())
+
+
+@contextmanager
+def _quiet_fastembed() -> Iterator[None]:
+    """Keep fastembed's own (loguru) log lines out while it loads: llmcore reports the failure."""
+    try:
+        from loguru import logger
+    except ImportError:
+        yield
+        return
+    logger.disable("fastembed")
+    try:
+        yield
+    finally:
+        logger.enable("fastembed")
 
 
 def _folder_pooling(folder: Path) -> str | None:
