@@ -29,6 +29,7 @@ from llmcore.exceptions import (
     StorageError,
     ToolRoundsError,
     VectorStorageError,
+    VectorStoreError,
 )
 from llmcore.models import ChatSession, ContextDocument, Message, Role, SessionInfo, ToolCall, Usage
 from llmcore.pipeline.stage import Stage, WrappingStage
@@ -66,6 +67,7 @@ __all__ = [
     "Turn",
     "Usage",
     "VectorStorageError",
+    "VectorStoreError",
     "WrappingStage",
 ]
 

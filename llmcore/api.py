@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Unpack, overload
 
+from llmcore._util.awaitable import must_await
 from llmcore.api_mcp import MCPMethods
 from llmcore.api_rag import VectorStoreMethods
 from llmcore.api_sessions import SessionMethods
@@ -113,6 +114,16 @@ class LLMCore(SessionMethods, VectorStoreMethods, MCPMethods):
         return self._services
 
     async def __aenter__(self) -> LLMCore:
+        return self
+
+    def __await__(self) -> Generator[Any, None, LLMCore]:
+        """``llm = await LLMCore()``, the specification's form, is ``LLMCore()``.
+
+        Everything is opened on first use, so there is nothing to wait for.
+        """
+        return self._itself().__await__()
+
+    async def _itself(self) -> LLMCore:
         return self
 
     async def __aexit__(
@@ -327,3 +338,4 @@ class LLMCore(SessionMethods, VectorStoreMethods, MCPMethods):
             ProviderError: the provider's API failed.
         """
         return await self._services.provider(provider_name).get_available_models()
+    @must_await

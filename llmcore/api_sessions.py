@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from llmcore._util.awaitable import must_await
 from llmcore.exceptions import InvalidRequestError
 from llmcore.models import ChatSession, SessionInfo
 from llmcore.storage.sessions.base import check_session_id
@@ -16,11 +17,17 @@ __all__ = ["SessionMethods"]
 
 
 class SessionMethods:
-    """The stored-session part of :class:`~llmcore.LLMCore`."""
+    """The stored-session part of :class:`~llmcore.LLMCore`.
+
+    The methods are async: ``await llm.list_sessions()``. Used without
+    ``await``, what they return raises a ``TypeError`` saying so at its
+    first use (see :mod:`llmcore._util.awaitable`).
+    """
 
     _services: Services
     _streams: StreamRegistry
 
+    @must_await
     async def get_session(self, session_id: str) -> ChatSession | None:
         """Load a session with all its messages, or None if it does not exist.
 
@@ -31,6 +38,7 @@ class SessionMethods:
         store = await self._services.session_store()
         return await store.get_session(session_id)
 
+    @must_await
     async def list_sessions(
         self, *, limit: int | None = None, offset: int = 0
     ) -> list[SessionInfo]:
@@ -44,6 +52,7 @@ class SessionMethods:
         store = await self._services.session_store()
         return await store.list_sessions(limit=limit, offset=offset)
 
+    @must_await
     async def delete_session(self, session_id: str) -> bool:
         """Delete a session; True if it existed.
 
@@ -55,6 +64,7 @@ class SessionMethods:
         store = await self._services.session_store()
         return await store.delete_session(session_id)
 
+    @must_await
     async def rename_session(self, session_id: str, name: str) -> bool:
         """Give a session a display name; True if it exists."""
         if not isinstance(name, str) or not name.strip():

@@ -28,6 +28,7 @@ __all__ = [
     "StorageError",
     "ToolRoundsError",
     "VectorStorageError",
+    "VectorStoreError",
 ]
 
 
@@ -123,6 +124,10 @@ class SessionStorageError(StorageError):
 
 class VectorStorageError(StorageError):
     """The vector store failed, or a collection was used inconsistently."""
+
+
+#: The specification's name for :class:`VectorStorageError` (the same class).
+VectorStoreError = VectorStorageError
 
 
 class ContextError(LLMCoreError):

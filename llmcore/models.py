@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import os
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -197,7 +198,12 @@ def legacy_tool_parts(role: Role, content: str, metadata: dict[str, Any]) -> lis
 
 
 class SessionInfo(msgspec.Struct, kw_only=True):
-    """A session's metadata without its messages (what listings return)."""
+    """A session's metadata without its messages (what listings return).
+
+    Read it by attribute (``info.id``) or, as the specification's
+    dictionaries are read, by key: ``info["id"]``, ``info.get("name")``,
+    ``dict(info)``; the keys are the attribute names.
+    """
 
     id: str
     name: str | None = None
@@ -211,6 +217,36 @@ class ChatSession(msgspec.Struct, kw_only=True):
     """A conversation: its metadata and its messages, oldest first."""
 
     id: str = msgspec.field(default_factory=new_id)
+    def keys(self) -> tuple[str, ...]:
+        """The field names, as a dict's keys (what ``dict(info)`` reads)."""
+        return self.__struct_fields__
+
+    def values(self) -> list[Any]:
+        """The field values, in the order of :meth:`keys`."""
+        return [getattr(self, k) for k in self.__struct_fields__]
+
+    def items(self) -> list[tuple[str, Any]]:
+        """``(name, value)`` pairs, in the order of :meth:`keys`."""
+        return [(k, getattr(self, k)) for k in self.__struct_fields__]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The field ``key``, or ``default`` when there is no such field."""
+        return getattr(self, key) if key in self.__struct_fields__ else default
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self.__struct_fields__:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.__struct_fields__
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.__struct_fields__)
+
+    def __len__(self) -> int:
+        return len(self.__struct_fields__)
+
     name: str | None = None
     messages: list[Message] = msgspec.field(default_factory=list)
     created_at: datetime = msgspec.field(default_factory=utcnow)
