@@ -169,6 +169,12 @@ class LLMCore(SessionMethods, VectorStoreMethods, MCPMethods):
         turn.tools = await self._tools(own.get("tools"), own.get("mcp_servers"))
         turn.max_tool_rounds = _check_rounds(own.get("max_tool_rounds"))
         turn.mcp_resources = [_check_resource_ref(r) for r in own.get("mcp_resources") or ()]
+        attachments = own.get("attachments")
+        if attachments:
+            from llmcore.attachments import to_parts
+
+            limit = self.config.llmcore.max_attachment_bytes
+            turn.attachments = await to_parts(attachments, max_bytes=limit)
         runner = self.load_pipeline(turn.pipeline)
         # An earlier stream on this session, left unfinished, is saved first.
         await self._streams.settle(turn.session_id)

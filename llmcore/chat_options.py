@@ -44,6 +44,13 @@ class ChatOptions(TypedDict, total=False):
             configured ones; ``[]`` for none).
         mcp_resources: MCP resources to add to the context, as
             ``"server:uri"``; counted and truncated like documents.
+        attachments: files, bytes or URLs sent with the message: paths,
+            ``bytes``, ``(bytes, media_type)``, URLs or part objects (see
+            :mod:`llmcore.attachments`); images, PDFs, text files.
+        reasoning: how hard a reasoning model thinks: ``"low"``,
+            ``"medium"``, ``"high"`` or ``{"budget_tokens": N}`` (default:
+            the provider's ``reasoning``); a model that cannot reason
+            ignores it, with a note on the Turn.
         provider_options: options passed to the provider as they are (any
             name its API takes); the keywords below win over them.
         max_tokens: the longest reply; also what the context budget
@@ -71,6 +78,8 @@ class ChatOptions(TypedDict, total=False):
     max_tool_rounds: int | None
     mcp_servers: Sequence[str] | None
     mcp_resources: Sequence[str] | None
+    attachments: Sequence[Any] | None
+    reasoning: str | Mapping[str, int] | None
     provider_options: Mapping[str, Any] | None
     max_tokens: int
     temperature: float

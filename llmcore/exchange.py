@@ -12,7 +12,7 @@ to every stage after the provider.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
 import msgspec
 
@@ -26,6 +26,7 @@ __all__ = [
     "ModelRequest",
     "ModelResponse",
     "ModelSettings",
+    "Reasoning",
     "ReasoningDelta",
     "ResponseBuilder",
     "ResponseInfo",
@@ -34,6 +35,37 @@ __all__ = [
     "ToolCallDelta",
     "UsageEvent",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class Reasoning:
+    """How hard a reasoning model thinks: an effort, or a budget of tokens.
+
+    ``effort`` is ``"low"``, ``"medium"`` or ``"high"``; ``budget_tokens``
+    a number of tokens. Each provider maps it to its own setting (OpenAI's
+    ``reasoning_effort``, Anthropic's thinking budget, Gemini's thinking
+    budget, Ollama's ``think``), converting one into the other with
+    :meth:`as_effort` and :meth:`as_budget`.
+    """
+
+    effort: str | None = None
+    budget_tokens: int | None = None
+
+    #: The budget an effort stands for, and back (by these thresholds).
+    BUDGETS: ClassVar[dict[str, int]] = {"low": 1024, "medium": 4096, "high": 16384}
+
+    def as_effort(self) -> str:
+        """The effort (a budget maps to the nearest one at or above it)."""
+        if self.effort is not None:
+            return self.effort
+        budget = self.budget_tokens or 0
+        return next((e for e, b in self.BUDGETS.items() if budget <= b), "high")
+
+    def as_budget(self, scale: float = 1.0) -> int:
+        """The budget in tokens (an effort stands for ``BUDGETS``, times ``scale``)."""
+        if self.budget_tokens is not None:
+            return self.budget_tokens
+        return int(self.BUDGETS[self.effort or "medium"] * scale)
 
 
 @dataclass(slots=True)
@@ -45,10 +77,12 @@ class ModelSettings:
             context budget reserves for it.
         options: every other option (``temperature``, ``stop``...), the
             provider's ``options`` overridden by the call's.
+        reasoning: how hard a reasoning model thinks (None: its default).
     """
 
     max_tokens: int
     options: dict[str, Any] = field(default_factory=dict)
+    reasoning: Reasoning | None = None
 
 
 @dataclass(slots=True)
@@ -62,6 +96,10 @@ class ModelRequest:
         tools: the tools the model may call.
         output_schema: a JSON schema the reply must follow, if any.
         stream: whether the reply is streamed.
+        foreign_reasoning: what to do with reasoning another provider or
+            model wrote: ``"drop"`` it, or send it as ``"text"``.
+        notes: what llmcore changed or ignored to send this request (an id
+            rewritten, reasoning dropped, a setting the model does not take).
     """
 
     model: str
@@ -70,6 +108,8 @@ class ModelRequest:
     tools: list[Tool] = field(default_factory=list)
     output_schema: dict[str, Any] | None = None
     stream: bool = False
+    foreign_reasoning: str = "drop"
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -54,10 +54,15 @@ ToolCall = ToolCallPart
 
 
 class Usage(msgspec.Struct, kw_only=True):
-    """Token usage of one provider call, as the provider reported it."""
+    """Token usage of one provider call, as the provider reported it.
+
+    ``reasoning_tokens`` is the part of ``output_tokens`` the model spent
+    thinking, when the provider says (OpenAI, Gemini); 0 otherwise.
+    """
 
     input_tokens: int = 0
     output_tokens: int = 0
+    reasoning_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:

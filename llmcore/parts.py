@@ -27,6 +27,8 @@ __all__ = [
     "TextPart",
     "ToolCallPart",
     "ToolResultPart",
+    "base64_of",
+    "binary_parts",
     "digest",
     "text_of",
 ]
@@ -159,3 +161,20 @@ def digest(part: ImagePart | DocumentPart) -> str:
             raise ValueError("a part given by URL has no bytes to hash")
         cached = part.__dict__["_sha256"] = hashlib.sha256(part.data).hexdigest()
     return cached
+
+
+def base64_of(part: ImagePart | DocumentPart) -> str:
+    """A binary part's bytes in base64 (encoded once per part, reused by every request)."""
+    cached: str | None = part.__dict__.get("_base64")
+    if cached is None:
+        import base64
+
+        if part.data is None:
+            raise ValueError("a part given by URL has no bytes to encode")
+        cached = part.__dict__["_base64"] = base64.b64encode(part.data).decode("ascii")
+    return cached
+
+
+def binary_parts(parts: Iterable[Part]) -> list[ImagePart | DocumentPart]:
+    """The images and documents among ``parts``."""
+    return [p for p in parts if isinstance(p, ImagePart | DocumentPart)]

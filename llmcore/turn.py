@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from llmcore.exchange import ModelRequest, ModelResponse, ModelSettings
 from llmcore.models import ChatSession, ContextDocument, Message
+from llmcore.parts import Part
 
 if TYPE_CHECKING:
     from llmcore.mcp.format import MCPPayload
@@ -125,6 +126,7 @@ class Turn:
     tools: list[Tool] = field(default_factory=list)
     max_tool_rounds: int | None = None
     mcp_resources: list[str] = field(default_factory=list)
+    attachments: list[Part] = field(default_factory=list)
     context_overrides: dict[str, Any] = field(default_factory=dict)
 
     # Filled in by the stages.
@@ -172,7 +174,7 @@ class Turn:
         """Make ``trace`` the running stage again (a wrapping stage, after ``call_next``)."""
         self._stage = trace
 
-    async def deliver(self, chunks: AsyncIterator[str]) -> None:
+    async def deliver(self, chunks: AsyncIterator[Any]) -> None:
         """Give the caller the reply's chunks; return when the stream has ended.
 
         What a provider stage calls when the turn streams. The pipeline is

@@ -74,6 +74,7 @@ class CoreSettings(_Section, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     max_tool_rounds: NonNegativeInt = 8
     tools: list[str] = msgspec.field(default_factory=list)
+    max_attachment_bytes: PositiveInt = 20_000_000
 
 
 class ProviderSettings(_Section, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -104,6 +105,8 @@ class ProviderSettings(_Section, frozen=True, kw_only=True, forbid_unknown_field
     model_path: str | None = None
     models: list[str] = msgspec.field(default_factory=list)
     options: dict[str, Any] = msgspec.field(default_factory=dict)
+    #: The default reasoning effort: "low", "medium", "high", or {budget_tokens = N}.
+    reasoning: str | dict[str, int] | None = None
 
 
 _SESSION_STORES = ("sqlite", "json", "postgres")
@@ -197,6 +200,8 @@ class ContextSettings(_Section, frozen=True, kw_only=True, forbid_unknown_fields
     """
 
     rag_retrieval_k: PositiveInt = 3
+    #: A conversation that moves to another provider: its reasoning is dropped or sent as text.
+    foreign_reasoning: Literal["drop", "text"] = "drop"
     rag_combination_strategy: Literal["prepend_system", "prepend_user"] = "prepend_system"
     rag_system_template: str = DEFAULT_RAG_SYSTEM_TEMPLATE
     rag_user_template: str = DEFAULT_RAG_USER_TEMPLATE

@@ -19,9 +19,11 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
+
+from llmcore.exchange import StreamEvent, TextDelta
 
 if TYPE_CHECKING:
     from llmcore.turn import Turn
@@ -44,7 +46,7 @@ class _OpenStream:
     def __init__(
         self,
         turn: Turn,
-        chunks: AsyncIterator[str],
+        chunks: AsyncIterator[Any],
         finisher: Finisher,
         registry: StreamRegistry | None,
     ):
@@ -57,12 +59,21 @@ class _OpenStream:
         self.done = False
         self.abandoned = False
 
-    async def next(self) -> str:
+    async def next(self, typed: bool = False) -> Any:
+        """The next text chunk (or, ``typed``, the next event of any kind)."""
         if self.done:
             raise StopAsyncIteration
         self.running = True
         try:
-            return await self.chunks.__anext__()
+            while True:
+                item = await self.chunks.__anext__()
+                if type(item) is str:  # a stage that delivers text, not events
+                    if item or typed:
+                        return TextDelta(item) if typed else item
+                elif typed:
+                    return item
+                elif type(item) is TextDelta and item.text:
+                    return item.text
         except StopAsyncIteration:
             failure: BaseException | None = None
         except BaseException as exc:  # a broken stream, or the reader was cancelled
@@ -109,7 +120,7 @@ class ChatStream:
     def __init__(
         self,
         turn: Turn,
-        chunks: AsyncIterator[str],
+        chunks: AsyncIterator[Any],
         finisher: Finisher,
         registry: StreamRegistry | None = None,
     ):
@@ -131,7 +142,20 @@ class ChatStream:
         return self
 
     async def __anext__(self) -> str:
-        return await self._state.next()
+        text: str = await self._state.next()
+        return text
+
+    def events(self) -> AsyncIterator[StreamEvent]:
+        """Iterate the reply as typed events instead of text.
+
+        :class:`~llmcore.exchange.TextDelta` (the answer),
+        :class:`~llmcore.exchange.ReasoningDelta` (what a reasoning model
+        shows of its thinking) and :class:`~llmcore.exchange.ToolCallDelta`
+        (the tool calls it makes, in pieces), in the order they arrive;
+        for a UI that shows the thinking apart from the answer. Read the
+        stream either way, not both.
+        """
+        return _Events(self._state)
 
     async def aclose(self) -> None:
         """Stop reading: close the provider's stream and finish the turn.
@@ -167,6 +191,22 @@ class ChatStream:
     def __repr__(self) -> str:
         state = "closed" if self._state.done else "open"
         return f"<ChatStream {state} session={self._state.turn.session_id!r}>"
+
+
+class _Events:
+    """A ChatStream read as typed events."""
+
+    __slots__ = ("_state",)
+
+    def __init__(self, state: _OpenStream):
+        self._state = state
+
+    def __aiter__(self) -> _Events:
+        return self
+
+    async def __anext__(self) -> StreamEvent:
+        event: StreamEvent = await self._state.next(typed=True)
+        return event
 
 
 class StreamRegistry:

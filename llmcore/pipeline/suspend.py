@@ -33,12 +33,12 @@ class Handover:
 
     __slots__ = ("chunks",)
 
-    def __init__(self, chunks: AsyncIterator[str]):
+    def __init__(self, chunks: AsyncIterator[Any]):
         self.chunks = chunks
 
 
 @types.coroutine
-def handover(chunks: AsyncIterator[str]) -> Generator[Any, Any, None]:
+def handover(chunks: AsyncIterator[Any]) -> Generator[Any, Any, None]:
     """Suspend the running pipeline until its :class:`Driver` resumes it."""
     yield Handover(chunks)
 

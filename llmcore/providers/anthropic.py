@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import re
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +32,15 @@ from llmcore.exchange import (
     UsageEvent,
 )
 from llmcore.models import Message, Role, Usage
-from llmcore.parts import Part, ReasoningPart, TextPart, ToolCallPart
+from llmcore.parts import (
+    DocumentPart,
+    ImagePart,
+    Part,
+    ReasoningPart,
+    TextPart,
+    ToolCallPart,
+    base64_of,
+)
 from llmcore.providers import errors
 from llmcore.providers.api_counted import ApiCountedProvider
 
@@ -46,6 +55,7 @@ logger = logging.getLogger("llmcore.providers.anthropic")
 
 ESTIMATE_FACTOR = 1.2
 MESSAGE_OVERHEAD = 3
+_MIN_THINKING = 1024  # the API's smallest thinking budget
 _STOP_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length",
                  "tool_use": "tool_calls"}  # fmt: skip
 #: Error types inside a 200 stream, as the status they stand for.
@@ -88,13 +98,32 @@ def _content(message: Message) -> str | list[dict[str, Any]]:
         if result is not None and result.is_error:
             block["is_error"] = True
         return [block]
-    calls = message.tool_calls if message.role is Role.ASSISTANT else []
-    if not calls:
+    parts = message.current_parts()
+    if message.has_only_text:
         return message.content
-    blocks = _blocks(message.content) if message.content else []
-    return blocks + [
-        {"type": "tool_use", "id": c.id, "name": c.name, "input": c.arguments} for c in calls
-    ]
+    blocks = [b for b in map(_block, parts) if b is not None]
+    return blocks or message.content
+
+
+def _block(part: Part) -> dict[str, Any] | None:
+    """A content block: text, an image or a PDF (base64 or URL), a tool call, signed thinking."""
+    if isinstance(part, TextPart):
+        return {"type": "text", "text": part.text} if part.text else None
+    if isinstance(part, ImagePart | DocumentPart):
+        kind = "image" if isinstance(part, ImagePart) else "document"
+        if part.url is not None:
+            return {"type": kind, "source": {"type": "url", "url": part.url}}
+        source = {"type": "base64", "media_type": part.media_type, "data": base64_of(part)}
+        return {"type": kind, "source": source}
+    if isinstance(part, ToolCallPart):
+        return {"type": "tool_use", "id": part.id, "name": part.name, "input": part.arguments}
+    if isinstance(part, ReasoningPart):
+        # Only this provider's blocks reach here (see providers.compile): replayed verbatim.
+        if part.encrypted is not None:
+            return {"type": "redacted_thinking", "data": part.encrypted}
+        if part.signature is not None:
+            return {"type": "thinking", "thinking": part.text, "signature": part.signature}
+    return None
 
 
 def _blocks(content: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -149,6 +178,15 @@ class AnthropicProvider(ApiCountedProvider):
         "claude": 200_000,
     }
     api_key_env_vars = ("ANTHROPIC_API_KEY",)
+    accepts = frozenset({ImagePart, DocumentPart})
+    tool_call_id_pattern = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+    reasoning_models = (
+        "claude-3-7",
+        "claude-sonnet-4",
+        "claude-opus-4",
+        "claude-haiku-4",
+        "claude-4",
+    )
 
     def make_client(self) -> AsyncAnthropic:
         """The SDK client, its own retries off (llmcore retries)."""
@@ -173,6 +211,9 @@ class AnthropicProvider(ApiCountedProvider):
         if stop is not None:
             options["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
         options["max_tokens"] = request.settings.max_tokens
+        thinking = self._thinking(request, options)
+        if thinking is not None:
+            options["thinking"] = thinking
         system, turns = to_anthropic(request.messages)
         params: dict[str, Any] = {"model": request.model, "messages": turns}
         if system is not None:
@@ -187,6 +228,30 @@ class AnthropicProvider(ApiCountedProvider):
         if request.stream:
             params["stream"] = True
         return params
+
+    def _thinking(self, request: ModelRequest, options: dict[str, Any]) -> dict[str, Any] | None:
+        """Extended thinking for ``reasoning=``: a budget below ``max_tokens``, at least 1024."""
+        reasoning = self.reasoning_for(request)
+        if reasoning is None:
+            return None
+        limit = request.settings.max_tokens
+        budget = reasoning.as_budget()
+        if budget >= limit:
+            budget = limit // 2
+            request.notes.append(
+                f"thinking budget lowered to {budget} to leave room for the answer "
+                f"(max_tokens {limit})"
+            )
+        if budget < _MIN_THINKING:
+            request.notes.append(
+                f"reasoning ignored: max_tokens {limit} leaves no room for a thinking budget of "
+                f"at least {_MIN_THINKING}; raise max_tokens"
+            )
+            return None
+        for name in ("temperature", "top_k"):  # the API takes neither with thinking
+            if options.pop(name, None) is not None:
+                request.notes.append(f"{name} left out: Anthropic does not take it with thinking")
+        return {"type": "enabled", "budget_tokens": budget}
 
     async def send(self, wire: dict[str, Any], request: ModelRequest) -> Any:
         """``messages.create``."""
@@ -303,7 +368,9 @@ class AnthropicProvider(ApiCountedProvider):
             # A request needs one message; "." costs the same in every count.
             params.update(system=message.content, messages=[{"role": "user", "content": "."}])
         else:
-            params["messages"] = [{"role": "user", "content": message.content or "."}]
+            # As it is sent (images and documents counted by the API), as a user turn.
+            content = _content(message) if message.role is not Role.TOOL else message.content
+            params["messages"] = [{"role": "user", "content": content or "."}]
         client = self.client.with_options(timeout=min(self.settings.timeout, 10.0))
         try:
             result = await client.messages.count_tokens(**params)

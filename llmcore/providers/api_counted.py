@@ -9,6 +9,7 @@ from llmcore.config.schema import ProviderSettings
 from llmcore.models import Message
 from llmcore.providers.base import BaseProvider
 from llmcore.tokens.api_counter import ApiTokenCounter, scaled_estimate
+from llmcore.tokens.attachments import attachment_tokens
 
 __all__ = ["ApiCountedProvider"]
 
@@ -48,7 +49,8 @@ class ApiCountedProvider(BaseProvider):
 
     def message_tokens(self, message: Message, model: str | None = None) -> int:
         """The offline estimate of one message, with its framing."""
-        return self.message_overhead + scaled_estimate(message.content, self.estimate_factor)
+        tokens = self.message_overhead + scaled_estimate(message.content, self.estimate_factor)
+        return tokens + attachment_tokens(message.parts) if len(message.parts) > 1 else tokens
 
     async def amessage_tokens(self, message: Message, model: str | None = None) -> int:
         """Exact: the API's count of the message alone (cached).

@@ -29,6 +29,7 @@ and naming it in ``[providers.NAME] type``: an entry point of the
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, overload
@@ -45,6 +46,7 @@ from llmcore.exchange import (
     ModelRequest,
     ModelResponse,
     ModelSettings,
+    Reasoning,
     ResponseBuilder,
     StreamEvent,
     TextDelta,
@@ -61,6 +63,7 @@ from llmcore.parts import (
     ToolResultPart,
 )
 from llmcore.providers import errors
+from llmcore.providers.compile import compile_request
 
 if TYPE_CHECKING:
     from llmcore.mcp.format import MCPPayload
@@ -89,6 +92,7 @@ def resolve_settings(
         InvalidRequestError: ``max_tokens`` is not a positive integer.
     """
     options = {**settings.options, **call}
+    reasoning = parse_reasoning(options.pop("reasoning", None) or settings.reasoning)
     chosen = options.pop("max_tokens", None)
     alias = options.pop("max_completion_tokens", None)  # OpenAI's newer name for it
     if chosen is None:
@@ -97,7 +101,26 @@ def resolve_settings(
         chosen = settings.max_tokens or reserved
     if not isinstance(chosen, int) or isinstance(chosen, bool) or chosen < 1:
         raise InvalidRequestError(f"max_tokens must be a positive integer, got {chosen!r}.")
-    return ModelSettings(max_tokens=chosen, options=options)
+    return ModelSettings(max_tokens=chosen, options=options, reasoning=reasoning)
+
+
+def parse_reasoning(value: object) -> Reasoning | None:
+    """``"low"``, ``"medium"``, ``"high"`` or ``{"budget_tokens": N}`` as a :class:`Reasoning`.
+
+    Raises:
+        InvalidRequestError: anything else.
+    """
+    if value is None or isinstance(value, Reasoning):
+        return value
+    if isinstance(value, str) and value in Reasoning.BUDGETS:
+        return Reasoning(effort=value)
+    if isinstance(value, Mapping) and set(value) == {"budget_tokens"}:
+        budget = value["budget_tokens"]
+        if isinstance(budget, int) and not isinstance(budget, bool) and budget > 0:
+            return Reasoning(budget_tokens=budget)
+    raise InvalidRequestError(
+        f"reasoning must be 'low', 'medium', 'high' or {{'budget_tokens': N}}, got {value!r:.60}."
+    )
 
 
 class BaseProvider(ABC):
@@ -121,6 +144,10 @@ class BaseProvider(ABC):
     accepts: ClassVar[frozenset[type]] = frozenset()
     #: Whether it sends tools (``False``: a request with tools is refused).
     supports_tools: ClassVar[bool] = True
+    #: The tool-call ids it takes; others are rewritten (``None``: any id).
+    tool_call_id_pattern: ClassVar[re.Pattern[str] | None] = None
+    #: Prefixes of the models that reason (``reasoning=`` is ignored, with a note, for others).
+    reasoning_models: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, name: str | Mapping[str, Any], settings: ProviderSettings | None = None):
         if not isinstance(name, str):  # the specification's __init__(self, config: dict)
@@ -270,6 +297,7 @@ class BaseProvider(ABC):
             from llmcore.providers.spec import spec_respond
 
             return await spec_respond(self, request)
+        request = compile_request(self, request)
         self.check_request(request)
         wire = self.encode(request)
         model = request.model
@@ -303,6 +331,7 @@ class BaseProvider(ABC):
             from llmcore.providers.spec import spec_stream
 
             return await spec_stream(self, request)
+        request = compile_request(self, request)
         self.check_request(request)
         wire = self.encode(request)
         model = request.model
@@ -320,6 +349,20 @@ class BaseProvider(ABC):
             open_stream, _has_text, self.retry_policy, f"{self.name} {model}"
         )
         return ResponseStream(events, ResponseBuilder(provider=self.name))
+
+    def can_reason(self, model: str) -> bool:
+        """Whether ``model`` reasons (takes ``reasoning=``); by ``reasoning_models``."""
+        return model.startswith(self.reasoning_models) if self.reasoning_models else False
+
+    def reasoning_for(self, request: ModelRequest) -> Reasoning | None:
+        """The request's reasoning setting if its model takes one, else None with a note."""
+        reasoning = request.settings.reasoning
+        if reasoning is not None and not self.can_reason(request.model):
+            note = f"reasoning ignored: {self.name} model {request.model!r} does not reason"
+            if note not in request.notes:
+                request.notes.append(note)
+            return None
+        return reasoning
 
     def check_request(self, request: ModelRequest) -> None:
         """Refuse, before anything is sent, what this provider cannot take.

@@ -12,6 +12,7 @@ estimate is ``ceil(cl100k_base tokens * 1.1) + 3`` per message.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ from llmcore.exchange import (
     UsageEvent,
 )
 from llmcore.models import Message, Role, Usage
+from llmcore.parts import DocumentPart, ImagePart, ReasoningPart, TextPart, ToolCallPart
 from llmcore.providers import errors
 from llmcore.providers.api_counted import ApiCountedProvider
 
@@ -40,6 +42,7 @@ __all__ = ["GeminiProvider", "to_gemini"]
 
 ESTIMATE_FACTOR = 1.1
 MESSAGE_OVERHEAD = 3
+_MAX_THINKING = 24576  # the largest thinking budget of the Flash models
 _FINISH = {"STOP": "stop", "MAX_TOKENS": "length"}
 _BLOCKED = {"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "RECITATION", "IMAGE_SAFETY"}
 _RENAMED = {"max_tokens": "max_output_tokens", "stop": "stop_sequences"}
@@ -75,12 +78,37 @@ def _parts(message: Message) -> list[dict[str, Any]]:
             "response": {key: message.content},
         }
         return [{"function_response": response}]
-    calls = message.tool_calls if message.role is Role.ASSISTANT else []
-    parts: list[dict[str, Any]] = (
-        [{"text": message.content}] if message.content or not calls else []
-    )
-    parts += [{"function_call": {"id": c.id, "name": c.name, "args": c.arguments}} for c in calls]
-    return parts
+    if message.has_only_text:
+        return [{"text": message.content}]
+    out: list[dict[str, Any]] = []
+    signature: bytes | None = None  # a thought signature, sent on the part it signed
+    parts = message.current_parts()
+    calls_left = sum(isinstance(p, ToolCallPart) for p in parts)
+    for part in parts:
+        if isinstance(part, ReasoningPart):
+            # Only this provider's reasoning reaches here (see providers.compile).
+            # Its signature is what Gemini needs back; thought summaries are not sent.
+            if part.signature is not None:
+                signature = base64.b64decode(part.signature)
+            continue
+        if isinstance(part, TextPart):
+            wire: dict[str, Any] = {"text": part.text}
+        elif isinstance(part, ToolCallPart):
+            wire = {"function_call": {"id": part.id, "name": part.name, "args": part.arguments}}
+            calls_left -= 1
+        elif isinstance(part, ImagePart | DocumentPart):
+            if part.url is not None:
+                wire = {"file_data": {"mime_type": part.media_type, "file_uri": part.url}}
+            else:
+                wire = {"inline_data": {"mime_type": part.media_type, "data": part.data}}
+        else:
+            continue
+        if signature is not None and ("function_call" in wire or not calls_left):
+            # Gemini signs the first function call of a turn (else the text).
+            wire["thought_signature"] = signature
+            signature = None
+        out.append(wire)
+    return out or [{"text": message.content}]
 
 
 def _tools(tools: Sequence[Tool]) -> list[Any]:
@@ -126,6 +154,8 @@ class GeminiProvider(ApiCountedProvider):
         "gemma-3": 131_072,
     }
     api_key_env_vars = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
+    accepts = frozenset({ImagePart, DocumentPart})
+    reasoning_models = ("gemini-2.5", "gemini-3")
 
     def make_client(self) -> Client:
         """The SDK client on an httpx client of llmcore's own, its retries off."""
@@ -173,6 +203,12 @@ class GeminiProvider(ApiCountedProvider):
                 f"{self.name!r} (model {request.model!r}) does not take {', '.join(unknown)}. "
                 "Use GenerateContentConfig fields (temperature, top_p, top_k, max_tokens, stop, "
                 "seed, ...)."
+            )
+        reasoning = self.reasoning_for(request)
+        if reasoning is not None:
+            budget = min(reasoning.as_budget(scale=2), _MAX_THINKING)
+            options["thinking_config"] = types.ThinkingConfig(
+                thinking_budget=budget, include_thoughts=True
             )
         if self.settings.safety_settings:
             options["safety_settings"] = self._safety_settings()
@@ -264,6 +300,10 @@ class GeminiProvider(ApiCountedProvider):
             if finish in _BLOCKED:
                 raise errors.blocked_error(self.name, model, f"reply: {finish}")
             for part in (candidate.content.parts if candidate.content else None) or []:
+                signature = getattr(part, "thought_signature", None)
+                if signature and not part.thought:
+                    # Signs what follows (a function call): replayed with it, or refused.
+                    events.append(ReasoningDelta(signature=base64.b64encode(signature).decode()))
                 if part.function_call is not None:
                     call = part.function_call
                     index = first_call + sum(1 for e in events if type(e) is ToolCallDelta)
@@ -277,13 +317,18 @@ class GeminiProvider(ApiCountedProvider):
                     )
                 elif part.text and part.thought:
                     events.append(ReasoningDelta(text=part.text, summary=True))
+                    if signature:
+                        sealed = base64.b64encode(signature).decode()
+                        events.append(ReasoningDelta(signature=sealed, summary=True))
                 elif part.text:
                     events.append(TextDelta(part.text))
         meta = reply.usage_metadata
         if (finish or final) and meta is not None and meta.prompt_token_count is not None:
+            thoughts = getattr(meta, "thoughts_token_count", None) or 0
             usage = Usage(
                 input_tokens=meta.prompt_token_count or 0,
-                output_tokens=meta.candidates_token_count or 0,
+                output_tokens=(meta.candidates_token_count or 0) + thoughts,
+                reasoning_tokens=thoughts,
             )
             events.append(UsageEvent(usage))
         reason = _FINISH.get(finish, finish.lower()) if finish else None
@@ -319,7 +364,12 @@ class GeminiProvider(ApiCountedProvider):
 
     async def _api_message_tokens(self, message: Message, model: str) -> int:
         role = "model" if message.role is Role.ASSISTANT else "user"
-        contents: Any = [{"role": role, "parts": [{"text": message.content or "."}]}]
+        parts = (
+            [p for p in _parts(message) if "function_call" not in p]
+            if len(message.parts) > 1
+            else []
+        )
+        contents: Any = [{"role": role, "parts": parts or [{"text": message.content or "."}]}]
         try:
             result = await self.client.aio.models.count_tokens(model=model, contents=contents)
         except LLMCoreError:

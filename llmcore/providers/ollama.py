@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from llmcore.exceptions import ConfigError
+from llmcore.exceptions import ConfigError, InvalidRequestError
 from llmcore.exchange import (
     ModelRequest,
     ModelResponse,
+    ReasoningDelta,
     ResponseInfo,
     StreamEvent,
     TextDelta,
@@ -26,9 +27,10 @@ from llmcore.exchange import (
     UsageEvent,
 )
 from llmcore.models import Message, Role, Usage
-from llmcore.parts import Part, TextPart, ToolCallPart
+from llmcore.parts import ImagePart, Part, ReasoningPart, TextPart, ToolCallPart, base64_of
 from llmcore.providers import errors
 from llmcore.providers.base import BaseProvider
+from llmcore.tokens.attachments import attachment_tokens
 from llmcore.tokens.estimate import TOKENIZERS, text_counter
 
 if TYPE_CHECKING:
@@ -61,6 +63,7 @@ class _Call(msgspec.Struct):
 class _Msg(msgspec.Struct):
     content: str = ""
     tool_calls: list[_Call] | None = None
+    thinking: str | None = None
 
 
 class _Chunk(msgspec.Struct):
@@ -77,8 +80,20 @@ _decode = msgspec.json.Decoder(_Chunk).decode
 
 
 def _wire_message(message: Message) -> dict[str, Any]:
-    """A message in ``/api/chat`` form, tool calls and results included."""
+    """A message in ``/api/chat`` form: tool calls and results, images, its own thinking."""
     out: dict[str, Any] = {"role": message.role.value, "content": message.content}
+    images = [p for p in message.current_parts() if isinstance(p, ImagePart)]
+    if images:
+        if any(p.url is not None for p in images):
+            raise InvalidRequestError(
+                "Ollama takes images as their bytes, not URLs; attach the file instead."
+            )
+        out["images"] = [base64_of(p) for p in images]
+    thinking = "".join(
+        p.text for p in message.current_parts() if isinstance(p, ReasoningPart) and p.text
+    )
+    if thinking and message.role is Role.ASSISTANT:
+        out["thinking"] = thinking
     if message.role is Role.TOOL:
         result = message.tool_result
         out["tool_name"] = (result.name if result is not None else None) or ""
@@ -120,6 +135,7 @@ class OllamaProvider(BaseProvider):
     ``default_context_length``.
     """
 
+    accepts = frozenset({ImagePart})
     known_context_lengths = {
         "llama3.3": 131_072,
         "llama3.2": 131_072,
@@ -148,6 +164,7 @@ class OllamaProvider(BaseProvider):
         root = (settings.base_url or "http://localhost:11434").rstrip("/")
         self.base_url = root[: -len("/api")] if root.endswith("/api") else root
         self._shown: dict[str, int | None] = {}
+        self._capabilities: dict[str, frozenset[str]] = {}
 
     def make_client(self) -> httpx.AsyncClient:
         """An httpx client on the server's base URL."""
@@ -182,6 +199,9 @@ class OllamaProvider(BaseProvider):
                 }
                 for t in request.tools
             ]
+        reasoning = self.reasoning_for(request)
+        if reasoning is not None:  # gpt-oss takes an effort; the others think or not
+            body["think"] = reasoning.as_effort() if request.model.startswith("gpt-oss") else True
         call = {**request.settings.options, "max_tokens": request.settings.max_tokens}
         for key, value in call.items():
             if key in _TOP_LEVEL:
@@ -231,7 +251,13 @@ class OllamaProvider(BaseProvider):
         data = _decode(raw)
         if data.error:
             raise errors.status_error(self.name, request.model, 500, data.error)
-        parts: list[Part] = [TextPart(data.message.content)] if data.message.content else []
+        parts: list[Part] = []
+        if data.message.thinking:
+            parts.append(
+                ReasoningPart(text=data.message.thinking, provider=self.name, model=data.model)
+            )
+        if data.message.content:
+            parts.append(TextPart(data.message.content))
         parts += _calls(data.message.tool_calls)
         return ModelResponse(
             parts=parts,
@@ -257,6 +283,8 @@ class OllamaProvider(BaseProvider):
             if chunk.error:
                 # An error line mid-stream: Ollama reports overloads and crashes this way.
                 raise errors.status_error(self.name, request.model, 500, chunk.error)
+            if chunk.message.thinking:
+                yield ReasoningDelta(text=chunk.message.thinking)
             if chunk.message.content:
                 yield TextDelta(chunk.message.content)
             for call in _calls(chunk.message.tool_calls, first=calls):
@@ -271,6 +299,10 @@ class OllamaProvider(BaseProvider):
                 yield ResponseInfo(model=chunk.model, finish_reason=chunk.done_reason)
                 return
         raise errors.stream_cut_error(self.name, request.model)
+
+    def can_reason(self, model: str) -> bool:
+        """Whether ``/api/show`` lists ``thinking`` among the model's capabilities."""
+        return "thinking" in self._capabilities.get(model, frozenset())
 
     async def close_stream(self, raw: httpx.Response) -> None:
         """Close the streamed response."""
@@ -333,6 +365,7 @@ class OllamaProvider(BaseProvider):
             data = response.json() if response.status_code == 200 else {}
         except Exception:  # the window is a best effort: fall back to config and the table
             return None
+        self._capabilities[model] = frozenset(map(str, data.get("capabilities") or ()))
         match = _NUM_CTX.search(str(data.get("parameters") or ""))
         if match:
             return int(match.group(1))
@@ -354,7 +387,8 @@ class OllamaProvider(BaseProvider):
     def message_tokens(self, message: Message, model: str | None = None) -> int:
         """Approximate: role, content and a chat template's framing."""
         role = 1 if message.role in (Role.USER, Role.ASSISTANT, Role.SYSTEM) else 2
-        return MESSAGE_OVERHEAD + role + self.counter.count(message.content)
+        tokens = MESSAGE_OVERHEAD + role + self.counter.count(message.content)
+        return tokens + attachment_tokens(message.parts) if len(message.parts) > 1 else tokens
 
     async def amessage_tokens(self, message: Message, model: str | None = None) -> int:
         """Like :meth:`message_tokens`; also looks up the model's window once.

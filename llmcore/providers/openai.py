@@ -12,15 +12,17 @@ reply).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from llmcore.exceptions import LLMCoreError
+from llmcore.exceptions import InvalidRequestError, LLMCoreError
 from llmcore.exchange import (
     ModelRequest,
     ModelResponse,
+    ReasoningDelta,
     ResponseInfo,
     StreamEvent,
     TextDelta,
@@ -28,10 +30,20 @@ from llmcore.exchange import (
     UsageEvent,
 )
 from llmcore.models import Message, Role, Usage
-from llmcore.parts import Part, TextPart, ToolCallPart
+from llmcore.parts import (
+    DocumentPart,
+    ImagePart,
+    Part,
+    ReasoningPart,
+    TextPart,
+    ToolCallPart,
+    base64_of,
+    binary_parts,
+)
 from llmcore.providers import errors
 from llmcore.providers.base import BaseProvider
 from llmcore.tokens import encoding_for_model, get_counter
+from llmcore.tokens.attachments import attachment_tokens
 from llmcore.tools.messages import parse_arguments
 
 if TYPE_CHECKING:
@@ -47,9 +59,14 @@ MESSAGE_OVERHEAD = 3  # <|start|>{role}\n ... <|end|>
 REPLY_PRIMING = 3  # every reply is primed with <|start|>assistant<|message|>
 
 
+class _Details(msgspec.Struct):
+    reasoning_tokens: int | None = None
+
+
 class _Usage(msgspec.Struct):
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    completion_tokens_details: _Details | None = None
 
 
 class _Function(msgspec.Struct):
@@ -66,6 +83,7 @@ class _ToolCall(msgspec.Struct):
 class _Message(msgspec.Struct):
     content: str | None = None
     tool_calls: list[_ToolCall] | None = None
+    reasoning_content: str | None = None  # DeepSeek, vLLM and others
 
 
 class _Choice(msgspec.Struct):
@@ -82,6 +100,7 @@ class _Completion(msgspec.Struct):
 class _Delta(msgspec.Struct):
     content: str | None = None
     tool_calls: list[_ToolCall] | None = None
+    reasoning_content: str | None = None
 
 
 class _ChunkChoice(msgspec.Struct):
@@ -128,7 +147,30 @@ def _wire_message(message: Message) -> dict[str, Any]:
                 for c in calls
             ],
         }
+    parts = message.current_parts()
+    if message.role is Role.USER and binary_parts(parts):
+        return {"role": "user", "content": [_wire_part(p) for p in parts if _sendable(p)]}
     return {"role": message.role.value, "content": message.content}
+
+
+def _sendable(part: Part) -> bool:
+    return type(part) in (TextPart, ImagePart, DocumentPart)
+
+
+def _wire_part(part: Part) -> dict[str, Any]:
+    """A content part: text, an image (data URL or URL), a PDF (a file input)."""
+    if isinstance(part, TextPart):
+        return {"type": "text", "text": part.text}
+    if isinstance(part, ImagePart):
+        url = part.url or f"data:{part.media_type};base64,{base64_of(part)}"
+        return {"type": "image_url", "image_url": {"url": url}}
+    assert isinstance(part, DocumentPart)
+    if part.url is not None:
+        raise InvalidRequestError(
+            f"OpenAI takes a PDF as its bytes, not a URL ({part.url}); attach the file instead."
+        )
+    data = f"data:{part.media_type};base64,{base64_of(part)}"
+    return {"type": "file", "file": {"filename": part.name or "document.pdf", "file_data": data}}
 
 
 def _wire_tools(tools: Sequence[Tool]) -> list[dict[str, Any]]:
@@ -144,7 +186,12 @@ def _wire_tools(tools: Sequence[Tool]) -> list[dict[str, Any]]:
 def _usage(raw: _Usage | None) -> Usage | None:
     if raw is None:
         return None
-    return Usage(input_tokens=raw.prompt_tokens, output_tokens=raw.completion_tokens)
+    details = raw.completion_tokens_details
+    return Usage(
+        input_tokens=raw.prompt_tokens,
+        output_tokens=raw.completion_tokens,
+        reasoning_tokens=(details.reasoning_tokens or 0) if details is not None else 0,
+    )
 
 
 class OpenAIProvider(BaseProvider):
@@ -174,6 +221,10 @@ class OpenAIProvider(BaseProvider):
         "o4-mini": 200_000,
     }
     api_key_env_vars = ("OPENAI_API_KEY",)
+    accepts = frozenset({ImagePart, DocumentPart})
+    #: OpenAI refuses longer ids, and ids of other characters.
+    tool_call_id_pattern = re.compile(r"[A-Za-z0-9_-]{1,40}")
+    reasoning_models = _REASONING_MODELS
 
     def make_client(self) -> AsyncOpenAI:
         """The SDK client, its own retries off (llmcore retries)."""
@@ -202,6 +253,9 @@ class OpenAIProvider(BaseProvider):
         body.update(request.settings.options)
         limit = "max_completion_tokens" if request.model.startswith(_REASONING_MODELS) else None
         body[limit or "max_tokens"] = request.settings.max_tokens
+        reasoning = self.reasoning_for(request)
+        if reasoning is not None:
+            body["reasoning_effort"] = reasoning.as_effort()
         if request.stream:
             body["stream"] = True
             body.setdefault("stream_options", {"include_usage": True})
@@ -232,7 +286,12 @@ class OpenAIProvider(BaseProvider):
         if not data.choices:
             raise ValueError("the reply has no choices")
         choice = data.choices[0]
-        parts: list[Part] = [TextPart(choice.message.content)] if choice.message.content else []
+        parts: list[Part] = []
+        if choice.message.reasoning_content:
+            thought = choice.message.reasoning_content
+            parts.append(ReasoningPart(text=thought, provider=self.name, model=data.model))
+        if choice.message.content:
+            parts.append(TextPart(choice.message.content))
         parts += [
             ToolCallPart(
                 id=c.id or f"call_{i}",
@@ -268,6 +327,8 @@ class OpenAIProvider(BaseProvider):
             if chunk.choices:
                 choice = chunk.choices[0]
                 finish = choice.finish_reason
+                if choice.delta.reasoning_content:
+                    yield ReasoningDelta(text=choice.delta.reasoning_content)
                 if choice.delta.content:
                     yield TextDelta(choice.delta.content)
                 for piece in choice.delta.tool_calls or ():
@@ -324,6 +385,8 @@ class OpenAIProvider(BaseProvider):
         calls = message.tool_calls
         if calls:
             tokens += counter.count(_encode([msgspec.structs.asdict(c) for c in calls]).decode())
+        if len(message.parts) > 1:  # images (OpenAI's tile formula) and documents
+            tokens += attachment_tokens(message.parts)
         return tokens
 
     def request_overhead(self, model: str | None = None) -> int:

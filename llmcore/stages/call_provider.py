@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Awaitable
 
+from llmcore.context.settings import context_setting
 from llmcore.exceptions import ConfigError, ToolRoundsError
-from llmcore.exchange import ModelRequest, ModelResponse, TextDelta
+from llmcore.exchange import ModelRequest, ModelResponse, ResponseInfo, StreamEvent, UsageEvent
 from llmcore.models import Message, Role, ToolCall, Usage
 from llmcore.providers.base import BaseProvider, ResponseStream, resolve_settings
 from llmcore.services import Services
@@ -54,6 +55,9 @@ class CallProvider:
             settings=settings,
             tools=list(turn.tools),
             stream=turn.stream,
+            foreign_reasoning=context_setting(
+                turn, self.services.config.context_management, "foreign_reasoning"
+            ),
         )
         turn.request = request
         turn.provider_called = True
@@ -64,12 +68,24 @@ class CallProvider:
         except ConfigError:
             turn.provider_called = False  # no key, no SDK: nothing was sent
             raise
+        finally:
+            self._notes(turn, request)
         if first is not None:
             await turn.deliver(_Chunks(self._stream(turn, provider, request, first), first))
+
+    @staticmethod
+    def _notes(turn: Turn, request: ModelRequest) -> None:
+        """What the provider changed or ignored to send the request, once each."""
+        done = {n for t in turn.trace if t.name == CallProvider.name for n in t.notes}
+        for note in request.notes:
+            if note not in done:
+                done.add(note)
+                turn.note(note)
 
     async def _complete(self, turn: Turn, provider: BaseProvider, request: ModelRequest) -> None:
         while True:
             reply = await provider.respond(request)
+            self._notes(turn, request)
             self._take(turn, reply)
             if not await self._run_tools(turn, reply):
                 break
@@ -141,12 +157,12 @@ class CallProvider:
         provider: BaseProvider,
         request: ModelRequest,
         stream: ResponseStream,
-    ) -> AsyncGenerator[str, None]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         while True:
             try:
                 async for event in stream:
-                    if type(event) is TextDelta and event.text:
-                        yield event.text
+                    if type(event) is not UsageEvent and type(event) is not ResponseInfo:
+                        yield event  # text, reasoning and tool-call pieces, for the caller
             finally:
                 # What arrived is the turn's reply, even if the stream broke.
                 reply = stream.response
@@ -155,20 +171,21 @@ class CallProvider:
             if not await self._run_tools(turn, reply):
                 break
             stream = await provider.stream(request)
+            self._notes(turn, request)
         turn.response.complete = True
 
 
 class _Chunks:
-    """The reply's chunks; closing them closes the provider's stream even if never read."""
+    """The reply's events; closing them closes the provider's stream even if never read."""
 
-    def __init__(self, chunks: AsyncGenerator[str, None], stream: ResponseStream):
+    def __init__(self, chunks: AsyncGenerator[StreamEvent, None], stream: ResponseStream):
         self._chunks = chunks
         self._stream = stream
 
     def __aiter__(self) -> _Chunks:
         return self
 
-    def __anext__(self) -> Awaitable[str]:
+    def __anext__(self) -> Awaitable[StreamEvent]:
         return self._chunks.__anext__()
 
     async def aclose(self) -> None:

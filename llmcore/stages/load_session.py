@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from llmcore.context.settings import context_setting
 from llmcore.models import ChatSession, Message, Role
+from llmcore.parts import TextPart
 from llmcore.services import Services
 from llmcore.turn import Turn
 
@@ -65,5 +66,10 @@ class LoadSession:
             turn, self.services.config.context_management, "system_message_strategy"
         )
         turn.system_messages = stored if strategy == "supplement" else stored[-1:]
-        turn.user_message = Message(role=Role.USER, content=turn.message, session_id=session_id)
+        turn.user_message = Message(
+            role=Role.USER,
+            content=turn.message,
+            parts=[TextPart(turn.message), *turn.attachments],
+            session_id=session_id,
+        )
         turn.new_messages.append(turn.user_message)

@@ -62,7 +62,7 @@ class ApiTokenCounter:
         self._estimate = estimate
         self.cooldown = cooldown
         self.maxsize = maxsize
-        self._cache: OrderedDict[tuple[str, str, str], int] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str, str, tuple[str, ...]], int] = OrderedDict()
         self._down_until = 0.0
         #: How many times the API was asked (for tests and benchmarks).
         self.api_calls = 0
@@ -74,7 +74,7 @@ class ApiTokenCounter:
 
     async def count(self, message: Message, model: str) -> int:
         """The message's tokens: cached, else from the API, else estimated."""
-        key = (model, message.role.value, message.content)
+        key = (model, message.role.value, message.content, _binary_key(message))
         cached = self._cache.get(key)
         if cached is not None:
             self._cache.move_to_end(key)
@@ -98,3 +98,12 @@ class ApiTokenCounter:
         if len(self._cache) > self.maxsize:
             self._cache.popitem(last=False)
         return tokens
+
+
+def _binary_key(message: Message) -> tuple[str, ...]:
+    """What tells a message's images and documents apart in the cache: hashes or URLs."""
+    if len(message.parts) < 2:
+        return ()
+    from llmcore.parts import binary_parts, digest
+
+    return tuple(p.url or digest(p) for p in binary_parts(message.parts))
