@@ -59,12 +59,16 @@ class LLMCore(SessionMethods, VectorStoreMethods, MCPMethods):
     Args:
         config_overrides: highest-precedence settings, with dot keys
             (``{"providers.openai.default_model": "gpt-4o"}``).
-        config_file_path: a TOML or JSON config file.
+        config_file_path: a TOML or JSON config file, read above the user's.
         env_prefix: prefix of environment variables to read (``LLMCORE`` reads
             ``LLMCORE_PROVIDERS_OPENAI_API_KEY``...); ``None`` ignores the
             environment and ``.env``.
         dotenv_path: the ``.env`` file to read; ``None`` skips it.
 
+        user_config: read the user's config file,
+            ``$XDG_CONFIG_HOME/llmcore/config.toml``
+            (``~/.config/llmcore/config.toml``), when it exists; ``False``
+            skips it (an application that wants only its own settings).
     Raises:
         ConfigError: the configuration is invalid.
         PipelineError: the default pipeline definition is invalid.
@@ -83,12 +87,14 @@ class LLMCore(SessionMethods, VectorStoreMethods, MCPMethods):
         *,
         dotenv_path: str | os.PathLike[str] | None = ".env",
     ):
+        user_config: bool = True,
         self._resolved: ResolvedConfig = load_config(
             overrides=config_overrides,
             file_path=config_file_path,
             env_prefix=env_prefix,
             dotenv_path=dotenv_path,
         )
+            user_config=user_config,
         config = self._resolved.config
         logger.setLevel(config.llmcore.log_level)
         self._services = Services(config)

@@ -63,6 +63,20 @@ def make_llm(
     return factory
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _no_user_config_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """LLMCore() reads ~/.config/llmcore/config.toml: never the developer's in tests."""
+    import os
+
+    before = os.environ.get("XDG_CONFIG_HOME")
+    os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("xdg-config-home"))
+    yield
+    if before is None:
+        os.environ.pop("XDG_CONFIG_HOME", None)
+    else:
+        os.environ["XDG_CONFIG_HOME"] = before
+
+
 @pytest.fixture(autouse=True)
 def _quiet_llmcore_logger() -> Iterator[None]:
     # LLMCore sets the level from config; restore it so caplog works across tests.

@@ -7,7 +7,6 @@ are imported inside the functions, so ``llmchat --help`` stays fast.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -44,25 +43,22 @@ json_option = click.option(
 
 
 def default_config_path() -> Path:
-    """The config file llmchat reads when ``--config`` is not given.
+    """The user's config file, which the library reads below ``--config``.
 
     ``$XDG_CONFIG_HOME/llmcore/config.toml`` (``~/.config/llmcore/config.toml``),
-    or ``config.json`` in that folder when only that one exists.
+    or ``config.json`` in that folder when only that one exists: the
+    library's rule, :func:`llmcore.config.user_file.user_config_path`.
     """
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    folder = Path(base).expanduser() / "llmcore"
-    toml, js = folder / "config.toml", folder / "config.json"
-    return js if js.is_file() and not toml.is_file() else toml
+    from llmcore.config.user_file import user_config_path
+
+    return user_config_path()
 
 
 def resolve_config_file(ctx: click.Context) -> str | None:
-    """The config file to load: ``--config``, else the default one if it exists."""
+    """The ``--config`` file, if one was given (LLMCore adds the user's own below it)."""
     obj = ctx.find_root().obj or {}
     explicit: str | None = obj.get("config_file")
-    if explicit is not None:
-        return explicit
-    default = default_config_path()
-    return str(default) if default.is_file() else None
+    return explicit
 
 
 @asynccontextmanager

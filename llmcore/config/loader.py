@@ -4,12 +4,18 @@ Layers, lowest precedence first (confy's order):
 
 1. the packaged ``defaults.toml``;
 2. the provider SDKs' own variables (``OPENAI_API_KEY``...) as fallbacks;
-3. the user's file (``config_file_path``, TOML or JSON);
-4. a ``.env`` file (``LLMCORE_``-prefixed keys);
-5. the process environment (``LLMCORE_``-prefixed keys);
-6. ``config_overrides`` (dot keys, e.g. ``"providers.openai.timeout"``).
+3. the user's config file, ``$XDG_CONFIG_HOME/llmcore/config.toml``
+   (``~/.config/llmcore/config.toml``; see :mod:`llmcore.config.user_file`),
+   unless ``user_config=False``;
+4. the file given as ``config_file_path`` (TOML or JSON);
+5. a ``.env`` file (``LLMCORE_``-prefixed keys);
+6. the process environment (``LLMCORE_``-prefixed keys);
+7. ``config_overrides`` (dot keys, e.g. ``"providers.openai.timeout"``).
 
-The merged dict is checked against the schema (unknown keys get a "did you
+Keys written the specification's way (``embedding.NAME.default_model``,
+``storage.*.table_name``) are read as the schema's
+(:mod:`llmcore.config.aliases`), and an empty ``api_key = ""`` means "not
+set". The merged dict is checked against the schema (unknown keys get a "did you
 mean" hint) and converted into :class:`~llmcore.config.schema.LLMCoreConfig`.
 Every leaf remembers which layer set it, so errors and ``llmchat config show``
 can name the source.
@@ -31,9 +37,10 @@ from typing import Any
 import msgspec
 
 from llmcore._util.redact import register_secrets
-from llmcore.config import envkeys
+from llmcore.config import aliases, envkeys
 from llmcore.config.schema import LLMCoreConfig
 from llmcore.config.suggest import did_you_mean
+from llmcore.config.user_file import user_config_path
 from llmcore.exceptions import ConfigError
 
 __all__ = ["ResolvedConfig", "load_config"]
@@ -65,6 +72,7 @@ def load_config(
     env_prefix: str | None = "LLMCORE",
     dotenv_path: str | os.PathLike[str] | None = ".env",
     environ: Mapping[str, str] | None = None,
+    user_config: bool = True,
 ) -> ResolvedConfig:
     """Load, merge and validate the configuration layers.
 
@@ -77,6 +85,9 @@ def load_config(
         dotenv_path: the ``.env`` file to read (relative to the working
             directory); a missing file is skipped. ``None`` skips the layer.
         environ: the environment to read (defaults to ``os.environ``).
+        user_config: read the user's config file
+            (``$XDG_CONFIG_HOME/llmcore/config.toml``) when it exists, below
+            ``file_path``; ``False`` skips it.
 
     Raises:
         ConfigError: for a missing or malformed file, an unknown key, or a
@@ -96,14 +107,18 @@ def load_config(
 
     _merge(merged, sources, _read_defaults(), "defaults")
     _merge(merged, sources, _sdk_fallbacks(merged, env, dotenv), None)
-    if file_path is not None:
-        path = Path(file_path).expanduser()
-        _merge(merged, sources, _read_file(path), str(path))
+    files = [] if file_path is None else [Path(file_path).expanduser()]
+    user_path = user_config_path(env) if user_config else None
+    if user_path is not None and user_path.is_file() and user_path not in files:
+        files.insert(0, user_path)  # below the file the caller names
+    for path in files:
+        _merge(merged, sources, aliases.normalize(_read_file(path), str(path)), str(path))
     if env_prefix is not None:
         _merge_env(merged, sources, dotenv, env_prefix, f".env file {dotenv_path}")
         _merge_env(merged, sources, env, env_prefix, "environment")
     if overrides:
-        _merge(merged, sources, _expand_dot_keys(overrides), "overrides")
+        layer = aliases.normalize(_expand_dot_keys(overrides), "overrides")
+        _merge(merged, sources, layer, "overrides")
 
     flat_sources = {".".join(p): s for p, s in sources.items()}
     _check_unknown_keys(merged, LLMCoreConfig, (), flat_sources)
@@ -202,6 +217,8 @@ def _merge(
     """
     for key, value in layer.items():
         key_path = (*path, str(key))
+        if key == "api_key" and (value[0] if source is None else value) == "":
+            continue  # api_key = "" (the specification's template) means "not set"
         if isinstance(value, Mapping):
             existing = target.get(key)
             if not isinstance(existing, dict):

@@ -136,7 +136,9 @@ class SessionStorageSettings(_Section, frozen=True, kw_only=True, forbid_unknown
     type: str = "sqlite"
     path: str = "~/.llmcore/sessions.db"
     db_url: str | None = None
-    table_name: str = "llmcore"
+    #: postgres: the tables are <table_prefix>_sessions, _messages, _schema, _blobs
+    #: (``table_name``, the specification's name, is read as this key, with a warning).
+    table_prefix: str = "llmcore"
     pool_size: PositiveInt = 5
     busy_timeout: PositiveFloat = 10.0
     #: Settings of a session store from another package.
@@ -155,7 +157,9 @@ class VectorStorageSettings(_Section, frozen=True, kw_only=True, forbid_unknown_
     default_collection: str = "llmcore_default_rag"
     path: str = "~/.llmcore/chroma_db"
     db_url: str | None = None
-    table_name: str = "llmcore_vectors"
+    #: pgvector: the tables are <table_prefix>_collections and <table_prefix>_c<N>
+    #: (``table_name``, the specification's name, is read as this key, with a warning).
+    table_prefix: str = "llmcore_vectors"
     host: str | None = None
     port: PositiveInt | None = None
     pool_size: PositiveInt = 5
@@ -222,6 +226,10 @@ class ContextSettings(_Section, frozen=True, kw_only=True, forbid_unknown_fields
     summary_max_messages: PositiveInt = 200
 
     def __post_init__(self) -> None:
+    #: The format of ``format_mcp``'s payload: "v1", the MCP prompt types
+    #: (TextContent, PromptMessage, EmbeddedResource) of protocol revision
+    #: 2024-11-05, unchanged in every later revision (docs/concepts/mcp.md).
+    mcp_version: Literal["v1"] = "v1"
         from llmcore.context.documents import check_templates
 
         check_templates(

@@ -105,5 +105,5 @@ async def test_pgvector_unreachable_server_is_a_clear_error() -> None:
 def test_pgvector_bad_table_name_is_a_config_error() -> None:
     from llmcore.exceptions import ConfigError
 
-    with pytest.raises(ConfigError, match="table_name"):
+    with pytest.raises(ConfigError, match="table_prefix"):
         PgVectorStorage("postgresql://x@y/z", table_name="drop table;")

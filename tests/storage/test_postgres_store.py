@@ -12,9 +12,9 @@ from llmcore.storage.sessions.postgres import SCHEMA_VERSION, PostgresSessionSto
 
 @pytest.mark.parametrize("bad", ["", "1abc", "x; DROP TABLE users", 'a"b', "a b", "a" * 41, "café"])
 def test_invalid_table_names_are_refused_before_any_sql(bad: str) -> None:
-    with pytest.raises(ConfigError, match="table_name") as info:
+    with pytest.raises(ConfigError, match="table_prefix") as info:
         PostgresSessionStorage("postgresql://nowhere/db", table_name=bad)
-    assert info.value.key == "storage.session.table_name"
+    assert info.value.key == "storage.session.table_prefix"
 
 
 async def test_two_prefixes_keep_separate_sessions_in_one_database(pg_db_url: str) -> None:

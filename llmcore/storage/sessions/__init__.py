@@ -26,7 +26,7 @@ def create_session_storage(settings: SessionStorageSettings) -> BaseSessionStora
 
     Raises:
         ConfigError: the settings do not describe a usable store (PostgreSQL
-            without ``db_url``, a bad ``table_name``).
+            without ``db_url``, a bad ``table_prefix``).
     """
     if settings.type == "sqlite":
         from llmcore.storage.sessions.sqlite import SqliteSessionStorage
@@ -48,7 +48,7 @@ def create_session_storage(settings: SessionStorageSettings) -> BaseSessionStora
 
         return PostgresSessionStorage(
             settings.db_url,
-            table_name=settings.table_name,
+            table_name=settings.table_prefix,
             pool_size=settings.pool_size,
             timeout=settings.busy_timeout,
         )

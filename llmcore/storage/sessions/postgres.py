@@ -132,7 +132,7 @@ class PostgresSessionStorage(BaseSessionStorage):
     def __init__(
         self, db_url: str, *, table_name: str = "llmcore", pool_size: int = 5, timeout: float = 10
     ):
-        check_table_prefix(table_name, "storage.session.table_name")
+        check_table_prefix(table_name, "storage.session.table_prefix")
         self.db_url = db_url
         self.table_name = table_name
         self.pool_size = pool_size

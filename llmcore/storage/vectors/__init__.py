@@ -19,7 +19,7 @@ def create_vector_storage(settings: VectorStorageSettings) -> BaseVectorStorage:
     ``Class.from_settings(settings)`` if it has one, else ``Class(settings)``.
 
     Raises:
-        ConfigError: pgvector without a ``db_url``, or a bad ``table_name``.
+        ConfigError: pgvector without a ``db_url``, or a bad ``table_prefix``.
     """
     if settings.type == "pgvector":
         from llmcore.storage.vectors.pgvector import PgVectorStorage
@@ -31,7 +31,7 @@ def create_vector_storage(settings: VectorStorageSettings) -> BaseVectorStorage:
                 key="storage.vector.db_url",
             )
         return PgVectorStorage(
-            settings.db_url, table_name=settings.table_name, pool_size=settings.pool_size
+            settings.db_url, table_name=settings.table_prefix, pool_size=settings.pool_size
         )
     if settings.type == "chromadb":
         from llmcore.storage.vectors.chroma import ChromaVectorStorage

@@ -67,7 +67,7 @@ class PgVectorStorage(BaseVectorStorage):
         pool_size: int = 5,
         timeout: float = 10.0,
     ):
-        check_table_prefix(table_name, "storage.vector.table_name")
+        check_table_prefix(table_name, "storage.vector.table_prefix")
         self.db_url = db_url
         self.table_name = table_name
         self._pool = PgPool(db_url, max_size=pool_size, timeout=timeout)
