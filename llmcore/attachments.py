@@ -145,7 +145,7 @@ def _from_bytes(data: bytes, claimed: str | None, name: str | None, max_bytes: i
         text = data.decode("utf-8")
         return TextPart(f"File {name}:\n{text}" if name else text)
     if kind in IMAGE_TYPES:
-        return ImagePart(media_type=kind, data=data)
+        return ImagePart(media_type=kind, data=data, name=name)
     return DocumentPart(media_type=kind, data=data, name=name)
 
 
@@ -156,6 +156,7 @@ def _from_url(url: str) -> Part:
             f"Cannot attach {url!r}: its extension does not say whether it is an image or a PDF. "
             "Pass ImagePart(media_type=..., url=...) or DocumentPart(...) instead."
         )
+    name = PurePosixPath(urlsplit(url).path).name
     if kind in IMAGE_TYPES:
-        return ImagePart(media_type=kind, url=url)
-    return DocumentPart(media_type=kind, url=url, name=PurePosixPath(urlsplit(url).path).name)
+        return ImagePart(media_type=kind, url=url, name=name)
+    return DocumentPart(media_type=kind, url=url, name=name)

@@ -41,11 +41,12 @@ class TextPart(msgspec.Struct, omit_defaults=True, tag_field="type", tag="text")
 
 
 class _Binary(msgspec.Struct, kw_only=True, omit_defaults=True, dict=True):
-    """Content given as bytes or as a URL, with its media type."""
+    """Content given as bytes or as a URL, with its media type and file name."""
 
     media_type: str
     data: bytes | None = None
     url: str | None = None
+    name: str | None = None
 
     def __post_init__(self) -> None:
         if (self.data is None) == (self.url is None):
@@ -61,9 +62,7 @@ class ImagePart(_Binary, tag_field="type", tag="image"):
 
 
 class DocumentPart(_Binary, tag_field="type", tag="document"):
-    """A document (a PDF, a text file) as bytes or a URL, with its file name."""
-
-    name: str | None = None
+    """A document (a PDF) as bytes or a URL, with its file name."""
 
 
 class ToolCallPart(

@@ -42,6 +42,19 @@ __all__ = ["chat_command"]
     "--no-stream", is_flag=True, help="Print the reply when complete instead of streaming it."
 )
 @click.option(
+    "-a",
+    "--attach",
+    "attachments",
+    multiple=True,
+    metavar="FILE",
+    help="Attach a file to the message: an image, a PDF or a text file (repeatable).",
+)
+@click.option(
+    "--reasoning",
+    metavar="EFFORT",
+    help="How hard a reasoning model thinks: low, medium, high, or a token budget.",
+)
+@click.option(
     "-o",
     "--option",
     "options",
@@ -65,6 +78,8 @@ def chat_command(
     rag_k: int | None,
     pipeline: str | None,
     no_stream: bool,
+    attachments: tuple[str, ...],
+    reasoning: str | None,
     options: tuple[str, ...],
     config_file: str | None,
 ) -> None:
@@ -86,7 +101,12 @@ def chat_command(
         "pipeline": pipeline,
         # Passed to the provider as they are: -o tools=... is the provider's "tools".
         "provider_options": parse_kv(options),
+        "attachments": list(attachments),
     }
+    if reasoning is not None:
+        kwargs["reasoning"] = (
+            {"budget_tokens": int(reasoning)} if reasoning.isdigit() else reasoning.lower()
+        )
     interactive = sys.stdin is not None and sys.stdin.isatty()
     piped = None if sys.stdin is None or interactive else sys.stdin.read()
     if piped and message:

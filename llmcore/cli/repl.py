@@ -51,6 +51,7 @@ def initial_state(llm: LLMCore, kwargs: dict[str, Any]) -> ReplState:
         k=kwargs.get("rag_retrieval_k"),
         pipeline=kwargs.get("pipeline"),
         options=dict(kwargs.get("provider_options") or {}),
+        attachments=list(kwargs.get("attachments") or ()),
     )
 
 
@@ -101,6 +102,7 @@ async def _turn(llm: LLMCore, state: ReplState, line: str, con: Console, stream:
     try:
         with interruptible() as interrupt:
             turn = await llm.chat_turn(line, stream=stream, **state.chat_kwargs())
+            state.attachments.clear()  # sent with this message
             if turn.chunks is None:
                 show_text(turn.response.text, con)
             else:

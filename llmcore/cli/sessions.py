@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -85,10 +86,11 @@ def show_session(ctx: click.Context, session_id: str, as_json: bool) -> None:
             con.print(f"[bold cyan]{message.role.value}[/] [dim]{_when(message.timestamp)}[/]")
             if message.metadata.get("interrupted"):
                 con.print("[dim](interrupted)[/dim]")
-            con.print(
-                Markdown(message.content) if message.role == "assistant" else message.content,
-                markup=False,
-            )
+            # Markdown only on a terminal: it pads every line to the console's width.
+            markdown = message.role == "assistant" and con.is_terminal
+            con.print(Markdown(message.content) if markdown else message.content, markup=False)
+            for label in attachment_labels(message):
+                con.print(label, style="dim", markup=False)
 
     run(body)
 
@@ -159,10 +161,14 @@ def export_session(ctx: click.Context, session_id: str, fmt: str, output: Path |
         async with open_llm(ctx) as llm:
             session = await _require(llm, session_id)
         if fmt == "markdown":
-            return session_markdown(session)
+            files = None if output is None else output.with_name(f"{output.stem}_files")
+            return session_markdown(session, files)
         import msgspec
 
-        return msgspec.json.format(msgspec.json.encode(session), indent=2).decode() + "\n"
+        data = msgspec.to_builtins(session)
+        for message, stored in zip(session.messages, data["messages"], strict=True):
+            stored["parts"] = [_exported_part(p) for p in message.parts]
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
     text = run(body)
     if output is None:
@@ -175,8 +181,66 @@ def export_session(ctx: click.Context, session_id: str, fmt: str, output: Path |
     click.echo(f"Exported {session_id} to {output}.", err=True)
 
 
-def session_markdown(session: ChatSession) -> str:
-    """A session as a Markdown document: a header, then each message under its role."""
+def _exported_part(part: Any) -> Any:
+    """A part for a JSON export: binary content as a ``data:`` URL, the rest as stored."""
+    import msgspec
+
+    from llmcore.parts import DocumentPart, ImagePart, base64_of
+
+    out = msgspec.to_builtins(part)
+    if isinstance(part, ImagePart | DocumentPart) and part.data is not None:
+        out.pop("data", None)
+        out["url"] = f"data:{part.media_type};base64,{base64_of(part)}"
+    return out
+
+
+def attachment_labels(message: Any) -> list[str]:
+    """``[image photo.png 123 KB]`` for each image or document of a message."""
+    from llmcore.parts import ImagePart, binary_parts
+
+    labels = []
+    for part in binary_parts(message.parts):
+        kind = "image" if isinstance(part, ImagePart) else "document"
+        name = part.name or part.url or part.media_type
+        size = f" {_size(len(part.data))}" if part.data is not None else ""
+        labels.append(f"[{kind} {name}{size}]")
+    return labels
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 1_000_000 else f"{max(1, round(n / 1000))} KB"
+
+
+def _export_files(message: Any, folder: Path | None) -> list[str]:
+    """Markdown for a message's attachments: links to files written into ``folder``."""
+    from llmcore.parts import ImagePart, binary_parts, digest
+
+    lines = []
+    for part in binary_parts(message.parts):
+        label = part.name or part.url or part.media_type
+        if part.url is not None:
+            target = part.url
+        elif folder is None:
+            lines.append(f"[{label}: not exported; use --output FILE to write it beside]")
+            continue
+        else:
+            folder.mkdir(parents=True, exist_ok=True)
+            suffix = Path(part.name).suffix if part.name else ""
+            path = folder / f"{digest(part)[:12]}{suffix}"
+            if not path.exists():
+                path.write_bytes(part.data or b"")
+            target = f"{folder.name}/{path.name}"
+        bang = "!" if isinstance(part, ImagePart) else ""
+        lines.append(f"{bang}[{label}]({target})")
+    return lines
+
+
+def session_markdown(session: ChatSession, files: Path | None = None) -> str:
+    """A session as a Markdown document: a header, then each message under its role.
+
+    Attachments are linked: to files written into ``files`` (a folder beside
+    the document), or to their URLs.
+    """
     lines: list[str] = [f"# {session.name or session.id}", ""]
     facts: list[tuple[str, Any]] = [
         ("Session", f"`{session.id}`"),
@@ -189,4 +253,7 @@ def session_markdown(session: ChatSession) -> str:
         note = " (interrupted)" if message.metadata.get("interrupted") else ""
         lines += ["", f"## {message.role.value.title()} · {_when(message.timestamp)}{note}", ""]
         lines.append(message.content)
+        attached = _export_files(message, files)
+        if attached:
+            lines += ["", *attached]
     return "\n".join(lines) + "\n"

@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "/provider": "/provider [NAME]  show the provider, or switch (its default model)",
     "/system": "/system [TEXT|off]  show, set or drop the system message",
     "/rag": "/rag [on [COLLECTION]|off]  show or switch retrieval (RAG)",
+    "/attach": "/attach [PATH|off]  attach a file (image, PDF, text) to the next message",
     "/clear": "/clear  start a new session (the old one stays stored) and clear the screen",
     "/help": "/help  this list",
     "/exit": "/exit  leave (also /quit or Ctrl-D)",
@@ -52,6 +53,8 @@ class ReplState:
     k: int | None = None
     pipeline: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    #: Files for the next message only (``/attach``, ``llmchat chat -a``).
+    attachments: list[str] = field(default_factory=list)
 
     def chat_kwargs(self) -> dict[str, Any]:
         """The keyword arguments of :meth:`LLMCore.chat_turn` for the next turn."""
@@ -65,6 +68,7 @@ class ReplState:
             "rag_retrieval_k": self.k,
             "pipeline": self.pipeline,
             "provider_options": self.options,
+            "attachments": list(self.attachments),
         }
 
     def describe(self) -> str:
@@ -162,6 +166,21 @@ async def _rag(llm: LLMCore, state: ReplState, arg: str) -> SlashResult:
     return SlashResult("RAG is off.")
 
 
+async def _attach(llm: LLMCore, state: ReplState, arg: str) -> SlashResult:
+    if arg.lower() == "off":
+        state.attachments.clear()
+        return SlashResult("No attachments for the next message.")
+    if arg:
+        from llmcore.attachments import to_parts
+
+        # Checked now (type, size), so a bad file is refused before the message is typed.
+        await to_parts([arg], max_bytes=llm.config.llmcore.max_attachment_bytes)
+        state.attachments.append(arg)
+    if not state.attachments:
+        return SlashResult("No attachments. /attach PATH adds one to the next message.")
+    return SlashResult(f"Attached to the next message: {', '.join(state.attachments)}.")
+
+
 async def _clear(llm: LLMCore, state: ReplState, arg: str) -> SlashResult:
     old, state.session_id = state.session_id, new_session_id()
     return SlashResult(
@@ -185,6 +204,7 @@ _HANDLERS = {
     "/provider": _provider,
     "/system": _system,
     "/rag": _rag,
+    "/attach": _attach,
     "/clear": _clear,
     "/help": _help,
     "/exit": _exit,
