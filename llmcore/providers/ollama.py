@@ -122,7 +122,7 @@ class OllamaProvider(BaseProvider):
     Keys: ``base_url`` (``http://host:11434`` or ``http://host:11434/api``),
     ``default_model``, ``timeout``, ``max_retries`` and the ``retry_*`` keys,
     ``tokenizer`` (one of ``tiktoken_cl100k_base``, ``tiktoken_o200k_base``,
-    ``char_div_4``; approximate), ``options`` (Ollama ``options`` such as
+    ``tiktoken_p50k_base``, ``char_div_4``; approximate), ``options`` (Ollama ``options`` such as
     ``num_ctx``) and the context-length keys. Call options ``max_tokens``
     (sent as ``num_predict``), ``temperature``, ``top_p``, ``top_k``,
     ``stop`` and ``seed`` go into ``options``; ``format``, ``keep_alive``,

@@ -3,8 +3,10 @@
 Ollama runs models whose tokenizers live inside the model files, and its API
 has no token-counting endpoint, so ``[providers.ollama] tokenizer`` picks one
 of these approximations: ``tiktoken_cl100k_base`` (GPT-4's encoding, close
-for Llama 3 and most modern models), ``tiktoken_o200k_base`` (GPT-4o's), or
-``char_div_4`` (a character count / 4, the classic rule of thumb).
+for Llama 3 and most modern models), ``tiktoken_o200k_base`` (GPT-4o's),
+``tiktoken_p50k_base`` (Codex's, as the specification lists it), or
+``char_div_4`` (a character count / 4, the classic rule of thumb). Every
+tiktoken file ships with llmcore: nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ class CharDiv4Counter:
 
 
 #: The tokenizer names ``[providers.NAME] tokenizer`` accepts.
-TOKENIZERS = ("tiktoken_cl100k_base", "tiktoken_o200k_base", "char_div_4")
+TOKENIZERS = ("tiktoken_cl100k_base", "tiktoken_o200k_base", "tiktoken_p50k_base", "char_div_4")
 
 
 def text_counter(name: str) -> TextCounter:
@@ -52,6 +54,8 @@ def text_counter(name: str) -> TextCounter:
         return get_counter(FALLBACK_ENCODING)
     if name == "tiktoken_o200k_base":
         return get_counter("o200k_base")
+    if name == "tiktoken_p50k_base":
+        return get_counter("p50k_base")
     if name == "char_div_4":
         return CharDiv4Counter()
     raise ValueError(f"unknown tokenizer {name!r}; use one of {', '.join(TOKENIZERS)}")

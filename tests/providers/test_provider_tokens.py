@@ -93,7 +93,10 @@ def test_ollama_tokenizers(tokenizer: str, expected: int) -> None:
 
 
 def test_ollama_unknown_tokenizer_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match="tiktoken_cl100k_base, tiktoken_o200k_base, char_div_4"):
+    with pytest.raises(
+        ConfigError,
+        match="tiktoken_cl100k_base, tiktoken_o200k_base, tiktoken_p50k_base, char_div_4",
+    ):
         OllamaProvider("ollama", ProviderSettings(tokenizer="sentencepiece"))
 
 
