@@ -50,6 +50,7 @@ DESCRIPTIONS: dict[str, str] = {
     "llmcore.enable_mcp": "Render each turn's payload as MCP types (the `format_mcp` stage).",
     "llmcore.log_level": "Level of the `llmcore` logger.",
     "llmcore.max_tool_rounds": "How many times a turn may run tools and ask the model again.",
+    "llmcore.max_attachment_bytes": "The largest file `attachments=` takes, in bytes.",
     "llmcore.tools": "Tools offered on every turn, as `package.module:function` paths.",
     "providers.type": "Implementation: `openai`, `anthropic`, `gemini`, `ollama`, `local` "
     "or an `llmcore.providers` entry point. Defaults to the section name.",
@@ -65,6 +66,8 @@ DESCRIPTIONS: dict[str, str] = {
     "providers.context_lengths": "Context window per model: `{model = tokens}`.",
     "providers.default_context_length": "Window of a model no table knows.",
     "providers.max_tokens": "Default reply limit (Anthropic requires one).",
+    "providers.reasoning": "Default reasoning effort: `low`, `medium`, `high` or "
+    "`{budget_tokens = N}`.",
     "providers.use_mcp": "`llmcore.enable_mcp` for this provider only (wins over it).",
     "providers.tokenizer": "Ollama: how token counts are estimated.",
     "providers.safety_settings": "Gemini: `{category = threshold}`.",
@@ -116,6 +119,8 @@ DESCRIPTIONS: dict[str, str] = {
     "context_management.rag_share": "`proportional`: the documents' share of the room.",
     "context_management.minimum_history_messages": "History messages kept before documents "
     "are dropped.",
+    "context_management.foreign_reasoning": "Reasoning written by another provider: `drop` "
+    "it, or send it as `text`.",
     "context_management.system_message_strategy": "A call's system message replaces or "
     "supplements the stored one.",
     "context_management.summary_provider": "`summarize`: who writes the summary "
