@@ -11,13 +11,19 @@
 ==========================  ==============================================
 
 Each kind reads its ``[embedding.KIND]`` section; ``KIND`` alone takes the
-model from that section's ``model`` key. Other packages add kinds by
+model from that section's ``model`` key. A bare model name, as the
+specification writes ``"all-MiniLM-L6-v2"``, is a sentence-transformers model
+(``sentence-transformers/NAME`` on the hub unless it has an ``org/``): it runs
+with fastembed when fastembed is installed, else with sentence-transformers,
+and the kind picked is logged once. Other packages add kinds by
 registering a :class:`BaseEmbeddingModel` subclass under the
 ``llmcore.embedders`` entry point group.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import logging
 from typing import Any
 
 from llmcore._util.loading import import_object, load_entry_point
@@ -37,6 +43,10 @@ EMBEDDING_KINDS: dict[str, str] = {
 }
 _ALIASES = {"sentence-transformers": "sentence_transformers", "st": "sentence_transformers"}
 
+logger = logging.getLogger("llmcore.embedding")
+_announced: set[str] = set()
+_ST_PACKAGES = ("sentence_transformers", "torch")
+
 
 def parse_identifier(identifier: str) -> tuple[str, str | None]:
     """Split ``KIND:MODEL`` into its kind and model (``None`` when only a kind is given).
@@ -44,6 +54,11 @@ def parse_identifier(identifier: str) -> tuple[str, str | None]:
     Raises:
         ConfigError: the identifier names no known kind.
     """
+    if ":" not in identifier:
+        bare = identifier.strip()
+        kind = _ALIASES.get(bare.lower(), bare.lower())
+        if kind and kind not in EMBEDDING_KINDS and _plugin(kind) is None:
+            return _bare_model(bare)
     kind, _, model = identifier.partition(":")
     kind = _ALIASES.get(kind.strip().lower(), kind.strip().lower())
     if kind not in EMBEDDING_KINDS and _plugin(kind) is None:
@@ -55,6 +70,34 @@ def parse_identifier(identifier: str) -> tuple[str, str | None]:
             key="llmcore.default_embedding_model",
         )
     return kind, model.strip() or None
+
+
+def _bare_model(name: str) -> tuple[str, str]:
+    """A sentence-transformers model name: fastembed if installed, else sentence-transformers."""
+    model = name if "/" in name else f"sentence-transformers/{name}"
+    # What each kind needs installed; find_spec imports none of it.
+    runners = (("fastembed", ("fastembed",)), ("sentence_transformers", _ST_PACKAGES))
+    for kind, packages in runners:
+        if all(importlib.util.find_spec(p) is not None for p in packages):
+            if name not in _announced:
+                _announced.add(name)
+                logger.info(
+                    "Embedding model %r is the sentence-transformers model %r, run with %s "
+                    "(write '%s:%s' to say so).",
+                    name,
+                    model,
+                    kind,
+                    kind,
+                    model,
+                )
+            return kind, model
+    raise ConfigError(
+        f"llmcore.default_embedding_model {name!r} is a sentence-transformers model name; "
+        "running it needs fastembed (pip install 'llmcore[fastembed]') or sentence-transformers "
+        f"(pip install 'llmcore[sentence-transformers]'). Or name another kind as 'KIND:MODEL', "
+        "e.g. 'fastembed:local-minilm' or 'openai:text-embedding-3-small'.",
+        key="llmcore.default_embedding_model",
+    )
 
 
 def _plugin(kind: str) -> Any | None:
