@@ -24,6 +24,7 @@ from llmcore.exceptions import ConfigError, InvalidRequestError
 from llmcore.pipeline import Pipeline, PipelineLoader
 from llmcore.pipeline.stream import ChatStream, StreamRegistry
 from llmcore.providers.base import resolve_settings
+from llmcore.providers.models import check_model_name
 from llmcore.services import Services
 from llmcore.storage.sessions.base import check_session_id
 from llmcore.turn import RagRequest, Turn
@@ -98,7 +99,8 @@ class LLMCore(SessionMethods, VectorStoreMethods, MCPMethods):
         config = self._resolved.config
         logger.setLevel(config.llmcore.log_level)
         self._services = Services(config)
-        self._pipelines = PipelineLoader(self._services, config.pipelines.paths)
+        folders = [path.parent for path in self._resolved.files]  # stages next to config files
+        self._pipelines = PipelineLoader(self._services, config.pipelines.paths, folders)
         self._global_tools: list[Tool] | None = None
         self._streams = StreamRegistry()
         # Build the default pipeline now: a bad definition fails here, not mid-turn.
@@ -262,6 +264,8 @@ class LLMCore(SessionMethods, VectorStoreMethods, MCPMethods):
         overrides = self._context_overrides(own.get("context_overrides"))
         name = own.get("provider_name") or self.config.llmcore.default_provider
         provider = self._services.provider(name)
+        model = own.get("model_name") or provider.default_model
+        check_model_name(name, provider.settings, model)  # known models: a "did you mean"
         reserved = overrides.get(
             "reserved_response_tokens", self.config.context_management.reserved_response_tokens
         )
@@ -270,7 +274,7 @@ class LLMCore(SessionMethods, VectorStoreMethods, MCPMethods):
             session_id=session_id,
             system_message=system_message,
             provider_name=name,
-            model=own.get("model_name") or provider.default_model,
+            model=model,
             stream=bool(stream),
             save_session=bool(own.get("save_session", True)),
             pipeline=own.get("pipeline") or self.config.pipelines.default,

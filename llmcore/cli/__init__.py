@@ -15,6 +15,7 @@ import click
 from llmcore.cli.chat import chat_command
 from llmcore.cli.config import config_group
 from llmcore.cli.info import models_command, providers_command
+from llmcore.cli.init import init_command
 from llmcore.cli.mcp import mcp_group
 from llmcore.cli.pipeline import pipeline_group
 from llmcore.cli.rag import rag_group
@@ -36,6 +37,7 @@ def cli(ctx: click.Context, config_file: str | None, debug: bool) -> None:
 
 
 for _command in (
+    init_command,
     chat_command,
     sessions_group,
     models_command,

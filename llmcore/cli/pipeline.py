@@ -82,7 +82,9 @@ def show_pipeline(ctx: click.Context, name: str | None, as_json: bool) -> None:
     resolved = load_resolved(ctx)
     name = name or resolved.config.pipelines.default
     definition = load_definition(name, _search_paths(resolved))
-    stages = [_describe(spec, definition) for spec in definition.stages]
+    # Where chat finds a stage's package: next to the definition, then the config files.
+    search = [Path(definition.source).parent, *(path.parent for path in resolved.files)]
+    stages = [_describe(spec, definition, search) for spec in definition.stages]
     if as_json:
         echo_json(
             {
@@ -97,29 +99,35 @@ def show_pipeline(ctx: click.Context, name: str | None, as_json: bool) -> None:
     _print_pipeline(definition, stages)
 
 
-def _describe(spec: StageSpec, definition: PipelineDefinition) -> dict[str, Any]:
+def _describe(
+    spec: StageSpec, definition: PipelineDefinition, search: list[Path]
+) -> dict[str, Any]:
     from llmcore.pipeline.registry import resolve_stage
     from llmcore.pipeline.runner import is_wrapping
 
-    factory = resolve_stage(spec.stage, stage=spec.name, definition=definition.name)
+    factory = resolve_stage(spec.stage, stage=spec.name, definition=definition.name, search=search)
     return {
         "name": spec.name,
         "stage": spec.stage,
         "origin": spec.origin,
         "wraps": is_wrapping(factory),
-        "options": stage_options(spec, definition.name),
+        "options": stage_options(spec, definition.name, search),
     }
 
 
-def stage_options(spec: StageSpec, definition: str) -> list[dict[str, Any]]:
+def stage_options(
+    spec: StageSpec, definition: str, search: list[Path] | None = None
+) -> list[dict[str, Any]]:
     """A stage's options: those the definition sets (from its file), then the defaults.
+
+    ``search``: folders to find the stage's package in, as chat does.
 
     Raises:
         PipelineError: the stage cannot be found or imported.
     """
     from llmcore.pipeline.registry import resolve_stage
 
-    factory = resolve_stage(spec.stage, stage=spec.name, definition=definition)
+    factory = resolve_stage(spec.stage, stage=spec.name, definition=definition, search=search or ())
     options = [
         {"name": key, "value": value, "source": spec.origin} for key, value in spec.options.items()
     ]

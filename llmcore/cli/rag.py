@@ -81,17 +81,39 @@ def add(
             f"{', '.join(map(repr, missing))} matched no text, Markdown or code file.",
             param_hint="PATH",
         )
-    report = run(_add, ctx, files, collection, chunk_size, chunk_overlap, batch_size)
+    progress = _Done()
+    try:
+        report = run(_add, ctx, files, collection, chunk_size, chunk_overlap, batch_size, progress)
+    except KeyboardInterrupt:
+        # Chunk ids are <path>#<n>: running the command again replaces, never doubles.
+        click.echo(
+            f"Stopped: at least {progress.chunks} chunks from {progress.files} of {len(files)} "
+            f"files were added to {progress.collection or 'the collection'}. Run the same "
+            "command again to add the rest (what is there already is replaced, not doubled).",
+            err=True,
+        )
+        ctx.exit(130)
     if as_json:
         echo_json(report)
         return
-    rate = report["files"] / report["seconds"] if report["seconds"] else 0.0
+    seconds = report["seconds"]
+    files_rate = report["files"] / seconds if seconds else 0.0
+    chunks_rate = report["chunks"] / seconds if seconds else 0.0
     click.echo(
         f"Added {report['chunks']} chunks from {report['files']} files to "
-        f"{report['collection']} in {report['seconds']:.1f} s ({rate:.1f} docs/s)."
+        f"{report['collection']} in {seconds:.1f} s ({files_rate:.1f} files/s, "
+        f"{chunks_rate:.1f} chunks/s)."
     )
     for skipped in report["skipped"]:
         click.echo(f"Skipped {skipped['path']}: {skipped['reason']}", err=True)
+
+
+class _Done:
+    """What ``rag add`` has stored so far, for the message after Ctrl-C."""
+
+    collection = ""
+    chunks = 0
+    files = 0
 
 
 async def _add(
@@ -101,6 +123,7 @@ async def _add(
     size: int,
     overlap: int,
     batch_size: int,
+    done: _Done,
 ) -> dict[str, Any]:
     from llmcore.cli.chunking import chunk_file
 
@@ -108,7 +131,7 @@ async def _add(
     skipped: list[dict[str, str]] = []
     ids: list[str] = []
     async with open_llm(ctx) as llm:
-        name = collection or llm.config.storage.vector.default_collection
+        name = done.collection = collection or llm.config.storage.vector.default_collection
         with _progress(len(files)) as advance:
             batch: list[Chunk] = []
             done_in_batch = 0
@@ -129,11 +152,13 @@ async def _add(
                         ids += await _store(llm, batch, name)
                         batch = []
                         advance(done_in_batch)
+                        done.chunks, done.files = len(ids), done.files + done_in_batch
                         done_in_batch = 0
                 done_in_batch += 1
             if batch:
                 ids += await _store(llm, batch, name)
             advance(done_in_batch)
+            done.chunks, done.files = len(ids), done.files + done_in_batch
     return {
         "collection": name,
         "files": len(files) - len(skipped),
@@ -150,7 +175,7 @@ async def _store(llm: LLMCore, batch: list[Chunk], collection: str) -> list[str]
 
 
 class _progress:
-    """A Rich progress bar on stderr (docs, docs/s), silent when not a terminal."""
+    """A Rich progress bar on stderr (files, files/s), silent when not a terminal."""
 
     def __init__(self, total: int):
         self.total = total
@@ -175,7 +200,7 @@ class _progress:
         def advance(n: int) -> None:
             self._progress.advance(task, n)
             speed = self._progress.tasks[0].speed
-            self._progress.update(task, rate=f"{speed:.1f} docs/s" if speed else "")
+            self._progress.update(task, rate=f"{speed:.1f} files/s" if speed else "")
 
         return advance
 

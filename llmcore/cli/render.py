@@ -8,6 +8,7 @@ caller is told.
 from __future__ import annotations
 
 import signal
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -82,7 +83,7 @@ async def show_stream(chunks: ChatStream, con: Console | None) -> None:
             from rich.live import Live
             from rich.markdown import Markdown
 
-            with Live(Markdown(""), console=con, refresh_per_second=12) as live:
+            with _no_echo(), Live(Markdown(""), console=con, refresh_per_second=12) as live:
                 async for chunk in chunks:
                     text += chunk
                     live.update(Markdown(text))
@@ -91,6 +92,32 @@ async def show_stream(chunks: ChatStream, con: Console | None) -> None:
             await chunks.aclose()
         if con is None:
             click.echo()
+
+
+@contextmanager
+def _no_echo() -> Iterator[None]:
+    """Keep the terminal from echoing keys (``^C``) into the Live view while it redraws.
+
+    An echoed ``^C`` moves the cursor under Rich's feet: the view then redraws
+    one line off and shows the reply's first line twice.
+    """
+    try:
+        import termios
+    except ImportError:  # Windows: no echo to switch off
+        yield
+        return
+    fd = sys.stdin.fileno() if sys.stdin is not None and sys.stdin.isatty() else None
+    if fd is None:
+        yield
+        return
+    saved = termios.tcgetattr(fd)
+    quiet = list(saved)
+    quiet[3] &= ~(termios.ECHO | termios.ECHOCTL)
+    termios.tcsetattr(fd, termios.TCSANOW, quiet)
+    try:
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSANOW, saved)
 
 
 def show_text(text: str, con: Console | None) -> None:

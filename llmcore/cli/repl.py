@@ -35,10 +35,15 @@ def initial_state(llm: LLMCore, kwargs: dict[str, Any]) -> ReplState:
 
     Raises:
         ConfigError: the provider is unknown or has no default model.
+        InvalidRequestError: the provider's models are known and ``-m`` is not one.
         PipelineError: ``--pipeline`` names a bad definition.
     """
+    from llmcore.providers.models import check_model_name
+
     provider = kwargs.get("provider_name") or llm.config.llmcore.default_provider
-    model = kwargs.get("model_name") or llm.services.provider(provider).default_model
+    instance = llm.services.provider(provider)
+    model = kwargs.get("model_name") or instance.default_model
+    check_model_name(provider, instance.settings, model)  # -m NAME fails before the prompt
     if kwargs.get("pipeline"):
         llm.load_pipeline(kwargs["pipeline"])  # fail now, not at the first message
     return ReplState(
@@ -89,8 +94,21 @@ async def run_repl(llm: LLMCore, state: ReplState, *, stream: bool = True) -> No
                 break
             continue
         await _turn(llm, state, line, con, stream)
+    await _goodbye(llm, state, con)
+
+
+async def _goodbye(llm: LLMCore, state: ReplState, con: Console) -> None:
+    """Say how to resume the session, or that nothing was stored (``/clear``, no message)."""
+    from rich.markup import escape
+
+    session = await llm.get_session(state.session_id)
+    name = escape(state.session_id)
+    if session is None or not session.messages:
+        con.print(f"[dim]Session {name} has no messages; nothing was saved.[/dim]")
+        return
     resume = escape(f"llmchat chat -s {shlex.quote(state.session_id)}")
-    con.print(f"[dim]Session {escape(state.session_id)} is saved; resume it with[/dim] {resume}")
+    count = len(session.messages)
+    con.print(f"[dim]Session {name} is saved ({count} messages); resume it with[/dim] {resume}")
 
 
 async def _turn(llm: LLMCore, state: ReplState, line: str, con: Console, stream: bool) -> None:

@@ -124,6 +124,10 @@ async def _session(llm: LLMCore, state: ReplState, arg: str) -> SlashResult:
 
 async def _model(llm: LLMCore, state: ReplState, arg: str) -> SlashResult:
     if arg:
+        from llmcore.providers.models import check_model_name
+
+        # A provider whose models are known refuses another name, with a "did you mean".
+        check_model_name(state.provider, llm.services.provider(state.provider).settings, arg)
         state.model = arg
         return SlashResult(f"Model: {state.provider}/{arg}.")
     return SlashResult(f"Model: {state.provider}/{state.model}.")

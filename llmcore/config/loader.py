@@ -63,6 +63,8 @@ class ResolvedConfig:
 
     config: LLMCoreConfig
     sources: Mapping[str, str] = field(default_factory=dict)
+    #: The config files read, lowest precedence first (their folders hold the user's stages).
+    files: tuple[Path, ...] = ()
 
 
 def load_config(
@@ -129,7 +131,7 @@ def load_config(
         raise _validation_error(exc, (), flat_sources) from None
     # From now on errors and logs show this config's secret values as ***.
     register_secrets(config)
-    return ResolvedConfig(config=config, sources=flat_sources)
+    return ResolvedConfig(config=config, sources=flat_sources, files=tuple(files))
 
 
 def _read_defaults() -> dict[str, Any]:
@@ -171,6 +173,45 @@ def _read_file(path: Path) -> dict[str, Any]:
             ) from None
     if not isinstance(data, dict):
         raise ConfigError(f"Config file {str(path)!r} must hold a table/object at the top level.")
+    return _paths_from_folder(data, path.resolve().parent)
+
+
+#: Keys whose relative paths are read from the config file's folder ("*": any section name).
+FILE_RELATIVE_KEYS = (
+    ("storage", "session", "path"),
+    ("storage", "vector", "path"),
+    ("pipelines", "paths"),
+    ("providers", "*", "model_path"),
+    ("embedding", "*", "model_path"),
+)
+
+
+def _paths_from_folder(data: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """Make the file's relative paths absolute from its folder, not the working directory.
+
+    ``~/...`` and absolute paths stay as they are, and so does SQLite's ``:memory:``.
+    """
+
+    def fix(value: Any) -> Any:
+        if isinstance(value, list):
+            return [fix(v) for v in value]
+        if not isinstance(value, str) or not value or value.startswith(("~", ":")):
+            return value
+        return value if Path(value).is_absolute() else str(folder / value)
+
+    def walk(node: Any, key: tuple[str, ...]) -> None:
+        if not isinstance(node, dict) or not key:
+            return
+        head, rest = key[0], key[1:]
+        names = list(node) if head == "*" else [head] if head in node else []
+        for name in names:
+            if rest:
+                walk(node[name], rest)
+            else:
+                node[name] = fix(node[name])
+
+    for key in FILE_RELATIVE_KEYS:
+        walk(data, key)
     return data
 
 
@@ -312,7 +353,8 @@ def _check_unknown_keys(data: Any, tp: Any, path: Path_, sources: Mapping[str, s
                 source = _source_of(dotted, sources)
                 raise ConfigError(
                     f"Unknown configuration key {dotted!r} (from {source})."
-                    f"{did_you_mean(key, fields)} Valid keys here: {', '.join(sorted(fields))}.",
+                    f"{did_you_mean(key, fields) or _option_hint(path, key, value)} Valid keys "
+                    f"here: {', '.join(sorted(fields))}.",
                     key=dotted,
                     source=source,
                 )
@@ -321,6 +363,17 @@ def _check_unknown_keys(data: Any, tp: Any, path: Path_, sources: Mapping[str, s
         value_type = fields["*"]
         for key, value in data.items():
             _check_unknown_keys(value, value_type, (*path, key), sources)
+
+
+def _option_hint(path: Path_, key: str, value: Any) -> str:
+    """For ``temperature = 0.2`` under ``[providers.NAME]``: where model options go."""
+    if len(path) != 2 or path[0] != "providers":
+        return ""
+    shown = json.dumps(value) if isinstance(value, (int, float, str, bool)) else "..."
+    return (
+        f" An option sent to the model goes under options: [providers.{path[1]}.options] "
+        f"{key} = {shown} (or -o {key}=... for one llmchat call, {key}=... in chat())."
+    )
 
 
 def _check_named_sections(merged: dict[str, Any], sources: Mapping[str, str]) -> None:

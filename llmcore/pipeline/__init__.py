@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,12 +53,17 @@ class PipelineLoader:
     """Loads definitions by name and builds them once, with shared Services.
 
     Folders are searched in order: each of ``[pipelines] paths``, then the
-    built-in definitions, so a user file can shadow a built-in name.
+    built-in definitions, so a user file can shadow a built-in name. A
+    stage's ``package.module`` that is not importable is looked for next to
+    the definition file, then in ``code_folders`` (the config files' folders).
     """
 
-    def __init__(self, services: Services, paths: list[str]):
+    def __init__(
+        self, services: Services, paths: list[str], code_folders: Sequence[Path] = ()
+    ):
         self.services = services
         self.search_paths = [Path(p).expanduser() for p in paths] + [builtin_pipelines_dir()]
+        self.code_folders = list(code_folders)
         self._built: dict[str, Pipeline] = {}
 
     def definition(self, name: str) -> PipelineDefinition:
@@ -78,6 +84,7 @@ class PipelineLoader:
         pipeline = self._built.get(name)
         if pipeline is None:
             definition = self.definition(name)
+            search = [Path(definition.source).parent, *self.code_folders]
             stages = [
                 (
                     spec.name,
@@ -87,6 +94,7 @@ class PipelineLoader:
                         self.services,
                         stage=spec.name,
                         definition=definition.name,
+                        search=search,
                     ),
                 )
                 for spec in definition.stages

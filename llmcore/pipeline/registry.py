@@ -9,6 +9,9 @@ callable returning a stage), or an ``async def stage(turn)`` function.
 from __future__ import annotations
 
 import inspect
+import sys
+from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from llmcore._util.loading import import_object, load_entry_point
@@ -33,8 +36,12 @@ BUILTIN_STAGES: dict[str, str] = {
 }
 
 
-def resolve_stage(ref: str, *, stage: str, definition: str) -> Any:
+def resolve_stage(ref: str, *, stage: str, definition: str, search: Sequence[Path] = ()) -> Any:
     """Return the object a stage reference names.
+
+    A ``package.module:Object`` that Python cannot find is looked for in the
+    ``search`` folders too (the pipeline file's and the config file's), so
+    ``llmchat`` finds ``my_app/`` next to them without ``PYTHONPATH``.
 
     Raises:
         PipelineError: nothing by that name can be found or imported.
@@ -43,7 +50,7 @@ def resolve_stage(ref: str, *, stage: str, definition: str) -> Any:
         return import_object(BUILTIN_STAGES[ref])
     if ":" in ref or "." in ref:
         try:
-            return import_object(ref)
+            return _import_near(ref, search)
         except (ImportError, AttributeError) as exc:
             raise PipelineError(
                 f"Pipeline {definition!r}: stage {stage!r} refers to {ref!r}, which cannot be "
@@ -63,16 +70,37 @@ def resolve_stage(ref: str, *, stage: str, definition: str) -> Any:
     )
 
 
+def _import_near(ref: str, search: Sequence[Path]) -> Any:
+    top = ref.partition(":")[0].split(".")[0]
+    try:
+        return import_object(ref)
+    except ModuleNotFoundError as exc:
+        folders = [str(f) for f in search if (f / top).is_dir() or (f / f"{top}.py").is_file()]
+        if exc.name != top or not folders:
+            raise
+    # Appended, not prepended: what is installed keeps precedence over a folder's code.
+    sys.path.extend(f for f in dict.fromkeys(folders) if f not in sys.path)
+    return import_object(ref)
+
+
 def build_stage(
-    ref: str, options: dict[str, Any], services: Services, *, stage: str, definition: str
+    ref: str,
+    options: dict[str, Any],
+    services: Services,
+    *,
+    stage: str,
+    definition: str,
+    search: Sequence[Path] = (),
 ) -> AnyStage:
     """Build the stage ``ref`` names with its options.
+
+    ``search``: folders to find a ``package.module`` in (see :func:`resolve_stage`).
 
     Raises:
         PipelineError: the stage cannot be found, rejects an option, or is
             not a stage (an object with an async ``__call__(turn)``).
     """
-    factory = resolve_stage(ref, stage=stage, definition=definition)
+    factory = resolve_stage(ref, stage=stage, definition=definition, search=search)
     where = f"Pipeline {definition!r}, stage {stage!r}"
     if inspect.iscoroutinefunction(factory):
         if options:

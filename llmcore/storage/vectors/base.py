@@ -211,7 +211,8 @@ class BaseVectorStorage(ABC):
         listed = ", ".join(sorted(known)[:20]) or "none"
         return VectorStorageError(
             f"Collection {name!r} does not exist.{did_you_mean(name, known)} Add documents to "
-            f"it first (add_documents_to_vector_store). Existing collections: {listed}.",
+            f"it first (from a shell: llmchat rag add PATH -c {name}; in Python: "
+            f"add_documents_to_vector_store). Existing collections: {listed}.",
             backend=self.backend,
             operation="similarity_search",
         )
