@@ -130,8 +130,8 @@ DESCRIPTIONS: dict[str, str] = {
     "context_management.summary_keep_share": "`summarize`: share of the room kept history "
     "may use once a summary is made.",
     "context_management.summary_max_messages": "`summarize`: messages one summary call reads.",
-    "pipelines.default": "Pipeline definition `chat()` runs.",
     "context_management.mcp_version": "The MCP payload's format: `v1`, the prompt types of MCP revision 2024-11-05 (unchanged since).",
+    "pipelines.default": "Pipeline definition `chat()` runs.",
     "pipelines.paths": "Folders of pipeline definitions (`*.toml`).",
     "mcp.servers.command": "A stdio server: the command to start.",
     "mcp.servers.args": "Its arguments.",

@@ -65,11 +65,11 @@ class LLMCore(SessionMethods, VectorStoreMethods, MCPMethods):
             ``LLMCORE_PROVIDERS_OPENAI_API_KEY``...); ``None`` ignores the
             environment and ``.env``.
         dotenv_path: the ``.env`` file to read; ``None`` skips it.
-
         user_config: read the user's config file,
             ``$XDG_CONFIG_HOME/llmcore/config.toml``
             (``~/.config/llmcore/config.toml``), when it exists; ``False``
             skips it (an application that wants only its own settings).
+
     Raises:
         ConfigError: the configuration is invalid.
         PipelineError: the default pipeline definition is invalid.
@@ -87,15 +87,15 @@ class LLMCore(SessionMethods, VectorStoreMethods, MCPMethods):
         env_prefix: str | None = "LLMCORE",
         *,
         dotenv_path: str | os.PathLike[str] | None = ".env",
-    ):
         user_config: bool = True,
+    ):
         self._resolved: ResolvedConfig = load_config(
             overrides=config_overrides,
             file_path=config_file_path,
             env_prefix=env_prefix,
             dotenv_path=dotenv_path,
-        )
             user_config=user_config,
+        )
         config = self._resolved.config
         logger.setLevel(config.llmcore.log_level)
         self._services = Services(config)
@@ -346,6 +346,7 @@ class LLMCore(SessionMethods, VectorStoreMethods, MCPMethods):
         """The names of the configured providers."""
         return sorted(self.config.providers)
 
+    @must_await
     async def get_models_for_provider(self, provider_name: str) -> list[str]:
         """List a provider's models (from its API where it has one).
 
@@ -354,4 +355,3 @@ class LLMCore(SessionMethods, VectorStoreMethods, MCPMethods):
             ProviderError: the provider's API failed.
         """
         return await self._services.provider(provider_name).get_available_models()
-    @must_await

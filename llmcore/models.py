@@ -217,11 +217,6 @@ class SessionInfo(msgspec.Struct, kw_only=True):
     message_count: int = 0
     metadata: dict[str, Any] = msgspec.field(default_factory=dict)
 
-
-class ChatSession(msgspec.Struct, kw_only=True):
-    """A conversation: its metadata and its messages, oldest first."""
-
-    id: str = msgspec.field(default_factory=new_id)
     def keys(self) -> tuple[str, ...]:
         """The field names, as a dict's keys (what ``dict(info)`` reads)."""
         return self.__struct_fields__
@@ -252,6 +247,11 @@ class ChatSession(msgspec.Struct, kw_only=True):
     def __len__(self) -> int:
         return len(self.__struct_fields__)
 
+
+class ChatSession(msgspec.Struct, kw_only=True):
+    """A conversation: its metadata and its messages, oldest first."""
+
+    id: str = msgspec.field(default_factory=new_id)
     name: str | None = None
     messages: list[Message] = msgspec.field(default_factory=list)
     created_at: datetime = msgspec.field(default_factory=utcnow)

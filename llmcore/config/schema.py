@@ -224,12 +224,12 @@ class ContextSettings(_Section, frozen=True, kw_only=True, forbid_unknown_fields
     summary_max_tokens: PositiveInt = 400
     summary_keep_share: Share = 0.5
     summary_max_messages: PositiveInt = 200
-
-    def __post_init__(self) -> None:
     #: The format of ``format_mcp``'s payload: "v1", the MCP prompt types
     #: (TextContent, PromptMessage, EmbeddedResource) of protocol revision
     #: 2024-11-05, unchanged in every later revision (docs/concepts/mcp.md).
     mcp_version: Literal["v1"] = "v1"
+
+    def __post_init__(self) -> None:
         from llmcore.context.documents import check_templates
 
         check_templates(
