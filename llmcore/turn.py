@@ -76,6 +76,11 @@ class ContextReport:
         dropped_documents: ids of retrieved documents left out.
         summarized: ids of messages replaced by a summary.
         reasons: one line per decision, for logs and debugging.
+        history_stored: how many history messages (system messages not
+            counted) the session held before this turn, so what was left
+            out can be counted exactly although only the newest are read
+            (``dropped`` lists the ones read and not kept); None when the
+            stage that loaded the session did not say.
     """
 
     kept: list[str] = field(default_factory=list)
@@ -83,6 +88,7 @@ class ContextReport:
     dropped_documents: list[str] = field(default_factory=list)
     summarized: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
+    history_stored: int | None = None
 
 
 #: The model's reply, on ``turn.response`` (see :class:`~llmcore.exchange.ModelResponse`).

@@ -24,6 +24,7 @@ __all__ = [
     "MCPServeSettings",
     "MCPServerSettings",
     "MCPSettings",
+    "ObservabilitySettings",
     "PipelineSettings",
     "ProviderSettings",
     "SessionStorageSettings",
@@ -275,6 +276,18 @@ class MCPSettings(_Section, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     serve: MCPServeSettings = msgspec.field(default_factory=MCPServeSettings)
 
 
+class ObservabilitySettings(_Section, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The ``[observability]`` section: what llmcore's OpenTelemetry spans may record.
+
+    Spans are made when the application sets a tracer provider; see
+    ``docs/concepts/observability.md``.
+    """
+
+    #: Record the messages sent and received, and tools' arguments and results,
+    #: on the spans (secrets masked). Off: only sizes, models, tokens, timings.
+    capture_content: bool = False
+
+
 class LLMCoreConfig(_Section, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The whole resolved configuration (read-only)."""
 
@@ -285,6 +298,7 @@ class LLMCoreConfig(_Section, frozen=True, kw_only=True, forbid_unknown_fields=T
     context_management: ContextSettings = msgspec.field(default_factory=ContextSettings)
     pipelines: PipelineSettings = msgspec.field(default_factory=PipelineSettings)
     mcp: MCPSettings = msgspec.field(default_factory=MCPSettings)
+    observability: ObservabilitySettings = msgspec.field(default_factory=ObservabilitySettings)
 
     def provider(self, name: str) -> ProviderSettings:
         """Return the settings of the provider named ``name``.

@@ -15,6 +15,7 @@ from typing import ClassVar
 
 from llmcore.config.schema import EmbeddingModelSettings
 from llmcore.exceptions import EmbeddingError, InvalidRequestError
+from llmcore.observability.spans import embedding_span
 
 __all__ = ["BaseEmbeddingModel", "check_texts"]
 
@@ -98,6 +99,12 @@ class BaseEmbeddingModel(ABC):
             EmbeddingError: the model failed.
         """
         items = check_texts(texts)
+        with embedding_span(self.kind, self.model, len(items)) as span:
+            vectors = await self._embed_all(items)
+            span.dimension(self._dimension)
+        return vectors
+
+    async def _embed_all(self, items: list[str]) -> list[list[float]]:
         size = self.settings.batch_size
         vectors: list[list[float]] = []
         for start in range(0, len(items), size):

@@ -78,6 +78,7 @@ class PipelineLoader:
         Raises:
             PipelineError: the definition or one of its stages is invalid.
         """
+        from llmcore.observability import Telemetry
         from llmcore.pipeline.registry import build_stage
         from llmcore.pipeline.runner import Pipeline
 
@@ -99,5 +100,6 @@ class PipelineLoader:
                 )
                 for spec in definition.stages
             ]
-            pipeline = self._built[name] = Pipeline(definition, stages)
+            telemetry = Telemetry(self.services.config)
+            pipeline = self._built[name] = Pipeline(definition, stages, telemetry=telemetry)
         return pipeline

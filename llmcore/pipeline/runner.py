@@ -34,6 +34,7 @@ from time import perf_counter
 import anyio
 
 from llmcore.exceptions import LLMCoreError, PipelineError
+from llmcore.observability import Telemetry, observe_turn, stage_span
 from llmcore.pipeline.contracts import check_contracts
 from llmcore.pipeline.definition import PipelineDefinition
 from llmcore.pipeline.stage import AnyStage
@@ -67,9 +68,16 @@ def is_wrapping(stage: object) -> bool:
 class Pipeline:
     """A built pipeline: a definition and its stage objects, ready to run."""
 
-    def __init__(self, definition: PipelineDefinition, stages: Sequence[tuple[str, AnyStage]]):
+    def __init__(
+        self,
+        definition: PipelineDefinition,
+        stages: Sequence[tuple[str, AnyStage]],
+        *,
+        telemetry: Telemetry | None = None,
+    ):
         self.definition = definition
         self.stages = list(stages)
+        self.telemetry = telemetry or Telemetry()
         self.wrapping = [is_wrapping(stage) for _, stage in self.stages]
         check_contracts(definition.name, self.stages, self.wrapping)
 
@@ -90,7 +98,8 @@ class Pipeline:
             LLMCoreError: what a stage raised, or PipelineError wrapping an
                 unexpected exception.
         """
-        driver = Driver(self._run(turn))
+        # Spans, the turn's DEBUG line (see llmcore.observability.turn).
+        driver = Driver(observe_turn(turn, self._run(turn), self.telemetry))
         handed = await driver.start()
         if handed is not None:
             turn.chunks = ChatStream(turn, handed.chunks, _Finisher(turn, driver, handed), streams)
@@ -121,7 +130,7 @@ class Pipeline:
             trace = turn.enter_stage(name)
             began = perf_counter()
             try:
-                await stage(turn)  # type: ignore[call-arg]  # a plain Stage here
+                await stage_span(trace, stage(turn))  # type: ignore[call-arg]  # a plain Stage
             except LLMCoreError:
                 raise
             except Exception as exc:
@@ -149,7 +158,7 @@ class Pipeline:
 
         began = perf_counter()
         try:
-            await stage(turn, call_next)  # type: ignore[call-arg]  # a WrappingStage here
+            await stage_span(trace, stage(turn, call_next))  # type: ignore[call-arg]  # wrapping
         except LLMCoreError:
             raise
         except Exception as exc:
@@ -180,7 +189,7 @@ class Pipeline:
                 trace = turn.enter_stage(name)
                 began = perf_counter()
                 try:
-                    await stage(turn)  # type: ignore[call-arg]  # a plain Stage here
+                    await stage_span(trace, stage(turn))  # type: ignore[call-arg]  # plain
                 except Exception as exc:
                     logger.error("Stage %r failed after an earlier error: %r", name, exc)
                 finally:

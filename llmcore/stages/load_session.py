@@ -35,6 +35,7 @@ class LoadSession:
         """Fill ``turn.session``, ``turn.system_messages`` and ``turn.user_message``."""
         sid = turn.session_id
         stored: list[Message] = []
+        turn.context.history_stored = 0
         if sid is None:
             turn.session = ChatSession()
         else:
@@ -53,6 +54,7 @@ class LoadSession:
                     metadata=info.metadata,
                 )
                 stored = await store.read_system_messages(sid)
+                turn.context.history_stored = max(info.message_count - len(stored), 0)
         session_id = sid or ""
         if turn.system_message is not None and (
             not stored or stored[-1].content != turn.system_message

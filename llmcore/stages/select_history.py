@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from llmcore.context.report import decide, log_decisions
+from llmcore.context.report import decide, left_out, log_decisions
 from llmcore.context.settings import context_setting
 from llmcore.context.summary import SUMMARY_KEY, extend_summary, summary_message
 from llmcore.context.units import flatten
@@ -107,10 +107,11 @@ class SelectHistory:
             turn.user_message,
         ]
         if turn.context.dropped:
+            # Counted, not listed: the oldest messages were never read.
             decide(
                 turn,
                 f"kept {len(history)} history messages ({budget.used['history']} tokens), "
-                f"dropped {len(turn.context.dropped)} older ones to fit {budget.available} tokens",
+                f"dropped {left_out(turn)} older ones to fit {budget.available} tokens",
             )
         if not turn.documents:  # otherwise truncate logs, once, after its own decisions
             log_decisions(turn)

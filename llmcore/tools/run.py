@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 import anyio
 
 from llmcore.models import ToolCall
+from llmcore.observability.spans import ToolSpan, tool_span
 from llmcore.tools.tool import Tool, ToolResult
 
 __all__ = ["run_tool_calls"]
@@ -35,14 +36,26 @@ async def run_tool_calls(calls: Sequence[ToolCall], tools: Mapping[str, Tool]) -
 
 async def _run_one(call: ToolCall, tools: Mapping[str, Tool]) -> ToolResult:
     tool = tools.get(call.name)
+    with tool_span(call, tool) as span:  # an "execute_tool NAME" span when traced
+        result = await _call(call, tool, tools, span)
+        span.finish(result)
+    return result
+
+
+async def _call(
+    call: ToolCall, tool: Tool | None, tools: Mapping[str, Tool], span: ToolSpan
+) -> ToolResult:
     if tool is None:
         known = ", ".join(sorted(tools)) or "none"
+        span.failed(kind="unknown_tool")
         return ToolResult(f"Error: there is no tool named {call.name!r} (tools: {known}).", True)
     if "__invalid_json__" in call.arguments:
         raw = call.arguments["__invalid_json__"]
+        span.failed(kind="invalid_arguments")
         return ToolResult(f"Error: the arguments were not valid JSON: {raw!r}", is_error=True)
     try:
         return await tool.call(call.arguments)
     except Exception as exc:  # the model sees the failure and may recover
         logger.info("Tool %r failed: %r", call.name, exc)
+        span.failed(exc)
         return ToolResult(f"Error: {type(exc).__name__}: {exc}", is_error=True)
