@@ -58,11 +58,15 @@ class Usage(msgspec.Struct, kw_only=True):
 
     ``reasoning_tokens`` is the part of ``output_tokens`` the model spent
     thinking, when the provider says (OpenAI, Gemini); 0 otherwise.
+    ``estimated`` is true when the server reported none (llama.cpp's server
+    streaming, for one) and the counts are llmcore's own: the request counted
+    with the provider's tokenizer, the reply's text likewise.
     """
 
     input_tokens: int = 0
     output_tokens: int = 0
     reasoning_tokens: int = 0
+    estimated: bool = False
 
     @property
     def total_tokens(self) -> int:

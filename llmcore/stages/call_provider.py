@@ -10,6 +10,7 @@ from llmcore.exchange import ModelRequest, ModelResponse, ResponseInfo, StreamEv
 from llmcore.models import Message, Role, ToolCall, Usage
 from llmcore.providers.base import BaseProvider, ResponseStream, resolve_settings
 from llmcore.services import Services
+from llmcore.tokens.cached import MessageCounter
 from llmcore.tools.messages import tool_message
 from llmcore.tools.run import run_tool_calls
 from llmcore.tools.tool import ToolResult
@@ -86,6 +87,7 @@ class CallProvider:
         while True:
             reply = await provider.respond(request)
             self._notes(turn, request)
+            _estimate_usage(provider, request, reply)
             self._take(turn, reply)
             if not await self._run_tools(turn, reply):
                 break
@@ -166,6 +168,7 @@ class CallProvider:
             finally:
                 # What arrived is the turn's reply, even if the stream broke.
                 reply = stream.response
+                _estimate_usage(provider, request, reply)
                 self._take(turn, reply)
                 await stream.aclose()
             if not await self._run_tools(turn, reply):
@@ -196,13 +199,34 @@ class _Chunks:
             await self._stream.aclose()
 
 
+def _estimate_usage(provider: BaseProvider, request: ModelRequest, reply: ModelResponse) -> None:
+    """A server that reports no usage: llmcore's own count, marked ``estimated``.
+
+    The request's messages were counted by the context stages already (the
+    counts are cached on them), so this costs the reply's text only.
+    """
+    if reply.usage is not None:
+        return
+    counter = MessageCounter(provider, request.model)
+    reply.usage = Usage(
+        input_tokens=counter.total(request.messages) + provider.request_overhead(request.model),
+        output_tokens=provider.count_tokens(reply.text, request.model),
+        estimated=True,
+    )
+
+
 def _add(total: Usage | None, more: Usage | None) -> Usage | None:
-    """Usage summed over the rounds of a turn."""
+    """Usage summed over the rounds of a turn (estimated if any round's was)."""
     if more is None:
         return total
     if total is None:
-        return Usage(input_tokens=more.input_tokens, output_tokens=more.output_tokens)
+        return Usage(
+            input_tokens=more.input_tokens,
+            output_tokens=more.output_tokens,
+            estimated=more.estimated,
+        )
     return Usage(
         input_tokens=total.input_tokens + more.input_tokens,
         output_tokens=total.output_tokens + more.output_tokens,
+        estimated=total.estimated or more.estimated,
     )

@@ -78,10 +78,13 @@ class Persist:
             "model": response.model or turn.model,
         }
         if response.usage is not None:
-            metadata["usage"] = {
+            usage: dict[str, object] = {
                 "input_tokens": response.usage.input_tokens,
                 "output_tokens": response.usage.output_tokens,
             }
+            if response.usage.estimated:  # the server reported none: llmcore counted
+                usage["estimated"] = True
+            metadata["usage"] = usage
         if response.finish_reason is not None:
             metadata["finish_reason"] = response.finish_reason
         if response.interrupted or not response.complete:

@@ -78,6 +78,9 @@ class Reply:
     finish_reason: str | None = None
     tool_calls: list[dict[str, Any]] | None = None
     usage: dict[str, int] | None = None
+    #: Report no usage at all, as llama.cpp's server does (it ignores
+    #: ``stream_options.include_usage``, and some servers omit it unstreamed too).
+    no_usage: bool = False
     chunk_delay: float = 0.0
 
 
@@ -224,6 +227,7 @@ class _Handler(BaseHTTPRequestHandler):
         finish = reply.finish_reason or ("tool_calls" if tool_calls else "stop")
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            include_usage = include_usage and not reply.no_usage
             self._stream(base, reply, text, tool_calls, finish, usage if include_usage else None)
             return
         if reply.malformed:
@@ -234,6 +238,8 @@ class _Handler(BaseHTTPRequestHandler):
             message["tool_calls"] = tool_calls
         choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}
         payload = {**base, "object": "chat.completion", "choices": [choice], "usage": usage}
+        if reply.no_usage:
+            del payload["usage"]
         self._send_json(200, payload, reply.headers)
 
     def _stream(
