@@ -97,6 +97,7 @@ DESCRIPTIONS: dict[str, str] = {
     "embedding.timeout": "Seconds per request (remote embedders).",
     "embedding.max_retries": "Retries of a failed request (remote embedders).",
     "embedding.model_path": "Load the model from this folder; never download.",
+    "embedding.download": "fastembed: download a model missing from its cache (off: fail at once).",
     "embedding.threads": "fastembed: onnxruntime threads (default: all cores).",
     "embedding.pooling": "fastembed, a model it does not know: pooling.",
     "embedding.normalize": "fastembed, a model it does not know: normalise vectors.",
