@@ -28,12 +28,18 @@ __all__ = ["cli", "main"]
 @click.option(
     "--config", "config_file", type=click.Path(dir_okay=False), help="A TOML or JSON config file."
 )
-@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+@click.option(
+    "--debug", is_flag=True, help="Show full tracebacks on errors, and DEBUG logs on stderr."
+)
 @click.version_option(package_name="llmcore", prog_name="llmchat")
 @click.pass_context
 def cli(ctx: click.Context, config_file: str | None, debug: bool) -> None:
     """Chat with LLMs from OpenAI, Anthropic, Gemini, Ollama and compatible servers."""
     ctx.obj = {"config_file": config_file, "debug": debug}
+    if debug:
+        from llmcore.cli.debug import show_debug_logs
+
+        show_debug_logs()
 
 
 for _command in (

@@ -65,8 +65,12 @@ def resolve_config_file(ctx: click.Context) -> str | None:
 async def open_llm(ctx: click.Context) -> AsyncIterator[LLMCore]:
     """Build the LLMCore a command uses, from the resolved config file."""
     from llmcore.api import LLMCore
+    from llmcore.cli.debug import DEBUG_OVERRIDES
 
-    async with LLMCore(config_file_path=resolve_config_file(ctx)) as llm:
+    # --debug: LLMCore sets its logger's level from the configuration.
+    overrides = DEBUG_OVERRIDES if (ctx.find_root().obj or {}).get("debug") else None
+    llm = LLMCore(config_file_path=resolve_config_file(ctx), config_overrides=overrides)
+    async with llm:
         yield llm
 
 

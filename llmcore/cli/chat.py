@@ -42,6 +42,9 @@ __all__ = ["chat_command"]
     "--no-stream", is_flag=True, help="Print the reply when complete instead of streaming it."
 )
 @click.option(
+    "--trace", is_flag=True, help="Print each turn's stages (name, ms, notes) under the reply."
+)
+@click.option(
     "-a",
     "--attach",
     "attachments",
@@ -78,6 +81,7 @@ def chat_command(
     rag_k: int | None,
     pipeline: str | None,
     no_stream: bool,
+    trace: bool,
     attachments: tuple[str, ...],
     reasoning: str | None,
     options: tuple[str, ...],
@@ -114,17 +118,20 @@ def chat_command(
     elif piped:
         message = piped
     if message is None and interactive:
-        run(_repl, ctx, kwargs, not no_stream)
+        run(_repl, ctx, kwargs, not no_stream, trace)
         return
     if not message or not message.strip():
         raise click.UsageError('Give a message, e.g. llmchat chat "Hello!", or pipe text on stdin.')
-    run(_one_shot, ctx, message, kwargs, not no_stream)
+    run(_one_shot, ctx, message, kwargs, not no_stream, trace)
 
 
-async def _one_shot(ctx: click.Context, message: str, kwargs: dict[str, Any], stream: bool) -> None:
-    from llmcore.cli.render import interruptible, show_stream, show_text
+async def _one_shot(
+    ctx: click.Context, message: str, kwargs: dict[str, Any], stream: bool, trace: bool
+) -> None:
+    from llmcore.cli.render import interruptible, show_stream, show_text, stage_table
 
     con = console() if sys.stdout.isatty() else None
+    turn = None
     async with open_llm(ctx) as llm:
         with interruptible() as interrupt:
             turn = await llm.chat_turn(message, stream=stream, **kwargs)
@@ -132,13 +139,15 @@ async def _one_shot(ctx: click.Context, message: str, kwargs: dict[str, Any], st
                 show_text(turn.response.text, con)
             else:
                 await show_stream(turn.chunks, con)
+    if trace and turn is not None:  # on stderr: a piped reply stays exactly the reply
+        console(stderr=True).print(stage_table(turn))
     if interrupt.requested:
         click.echo("Stopped.", err=True)
         ctx.exit(130)
 
 
-async def _repl(ctx: click.Context, kwargs: dict[str, Any], stream: bool) -> None:
+async def _repl(ctx: click.Context, kwargs: dict[str, Any], stream: bool, trace: bool) -> None:
     from llmcore.cli.repl import initial_state, run_repl
 
     async with open_llm(ctx) as llm:
-        await run_repl(llm, initial_state(llm, kwargs), stream=stream)
+        await run_repl(llm, initial_state(llm, kwargs), stream=stream, trace=trace)

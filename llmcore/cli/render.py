@@ -17,11 +17,12 @@ import click
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.table import Table
 
     from llmcore.pipeline.stream import ChatStream
     from llmcore.turn import Turn
 
-__all__ = ["Interrupt", "footer", "interruptible", "show_stream", "show_text"]
+__all__ = ["Interrupt", "footer", "interruptible", "show_stream", "show_text", "stage_table"]
 
 
 class Interrupt:
@@ -143,3 +144,23 @@ def footer(turn: Turn, *, interrupted: bool = False) -> str:
     if interrupted or turn.response.interrupted:
         line += " · stopped; the partial reply is saved"
     return f"[dim]{line}[/dim]"
+
+
+def stage_table(turn: Turn) -> Table:
+    """The turn's stages (``--trace``): each one's own time in ms, and its notes.
+
+    A wrapping stage's time is its own, without the stages it wraps; the
+    last row is the sum.
+    """
+    from rich.text import Text
+
+    from llmcore.cli._common import table
+
+    grid = table("stage", "ms", "notes")
+    grid.columns[1].justify = "right"
+    for step in turn.trace:
+        name = f"{step.name} (wraps)" if step.wraps else step.name
+        # Text, not markup: a note may hold brackets ("[1]") or a user's words.
+        grid.add_row(Text(name), f"{step.duration * 1000:.1f}", Text("; ".join(step.notes)))
+    grid.add_row("total", f"{turn.duration * 1000:.1f}", "")
+    return grid

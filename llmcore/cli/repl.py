@@ -60,8 +60,10 @@ def initial_state(llm: LLMCore, kwargs: dict[str, Any]) -> ReplState:
     )
 
 
-async def run_repl(llm: LLMCore, state: ReplState, *, stream: bool = True) -> None:
-    """Read messages and slash commands until /exit or Ctrl-D."""
+async def run_repl(
+    llm: LLMCore, state: ReplState, *, stream: bool = True, trace: bool = False
+) -> None:
+    """Read messages and slash commands until /exit or Ctrl-D (``trace``: each turn's stages)."""
     from prompt_toolkit import PromptSession
     from prompt_toolkit.history import FileHistory
     from rich.markup import escape
@@ -93,7 +95,7 @@ async def run_repl(llm: LLMCore, state: ReplState, *, stream: bool = True) -> No
             if result.exit:
                 break
             continue
-        await _turn(llm, state, line, con, stream)
+        await _turn(llm, state, line, con, stream, trace)
     await _goodbye(llm, state, con)
 
 
@@ -111,9 +113,11 @@ async def _goodbye(llm: LLMCore, state: ReplState, con: Console) -> None:
     con.print(f"[dim]Session {name} is saved ({count} messages); resume it with[/dim] {resume}")
 
 
-async def _turn(llm: LLMCore, state: ReplState, line: str, con: Console, stream: bool) -> None:
+async def _turn(
+    llm: LLMCore, state: ReplState, line: str, con: Console, stream: bool, trace: bool = False
+) -> None:
     from llmcore.cli.errors import describe_error
-    from llmcore.cli.render import footer, interruptible, show_stream, show_text
+    from llmcore.cli.render import footer, interruptible, show_stream, show_text, stage_table
     from llmcore.exceptions import LLMCoreError
 
     turn = None
@@ -135,3 +139,5 @@ async def _turn(llm: LLMCore, state: ReplState, line: str, con: Console, stream:
         con.print("[dim]Stopped before the reply began.[/dim]")
     else:
         con.print(footer(turn, interrupted=interrupt.requested))
+        if trace:
+            con.print(stage_table(turn))
