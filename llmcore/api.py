@@ -20,7 +20,7 @@ from llmcore.api_sessions import SessionMethods
 from llmcore.chat_options import ChatOptions, split_options
 from llmcore.config.loader import ResolvedConfig, load_config
 from llmcore.config.schema import LLMCoreConfig
-from llmcore.exceptions import ConfigError, InvalidRequestError
+from llmcore.exceptions import ConfigError, InvalidRequestError, PipelineError
 from llmcore.pipeline import Pipeline, PipelineLoader
 from llmcore.pipeline.stream import ChatStream, StreamRegistry
 from llmcore.providers.base import resolve_settings
@@ -187,6 +187,34 @@ class LLMCore(SessionMethods, VectorStoreMethods, MCPMethods):
         # An earlier stream on this session, left unfinished, is saved first.
         await self._streams.settle(turn.session_id)
         return await runner.run(turn, self._streams)
+
+    async def prepare_context(self, message: str, **options: Unpack[ChatOptions]) -> Turn:
+        """Build the context a chat turn would send, without calling the model or saving.
+
+        Runs the turn's pipeline up to its ``call_provider`` stage: the
+        session's history is selected, documents retrieved (``enable_rag``),
+        MCP resources read, the window fitted and, with MCP formatting on,
+        ``turn.mcp_payload`` made. ``turn.payload`` is then exactly the
+        messages the provider would get, and ``turn.budget`` their tokens.
+        Nothing is stored; tools and attachments are not part of it. Takes
+        the arguments of :meth:`chat`.
+
+        Raises:
+            PipelineError: the pipeline has no ``call_provider`` stage.
+            LLMCoreError: what :meth:`chat` raises before the model is called.
+        """
+        turn = self._new_turn(message, False, {**options, "save_session": False})
+        turn.mcp_resources = [_check_resource_ref(r) for r in options.get("mcp_resources") or ()]
+        pipeline = self.load_pipeline(turn.pipeline)
+        names = [name for name, _ in pipeline.stages]
+        if "call_provider" not in names:
+            raise PipelineError(
+                f"Pipeline {pipeline.name!r} has no call_provider stage, so there is no point "
+                "where its context is complete; prepare_context runs the stages before it.",
+                definition=pipeline.name,
+            )
+        before = pipeline.stages[: names.index("call_provider")]
+        return await Pipeline(pipeline.definition, before).run(turn)
 
     @overload
     async def chat(

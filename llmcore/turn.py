@@ -146,6 +146,7 @@ class Turn:
     summary: Message | None = None
     session_updates: dict[str, Any] = field(default_factory=dict)
     payload: list[Message] = field(default_factory=list)
+    #: ``payload`` as MCP types (``format_mcp``, when MCP formatting is on).
     mcp_payload: MCPPayload | None = None
     budget: TokenBudget = field(default_factory=TokenBudget)
     context: ContextReport = field(default_factory=ContextReport)

@@ -9,6 +9,13 @@ llmcore through:
   ``{"created_by": "mcp-serve"}``), unless ``sessions_writable``;
 - the tool ``search_documents(query, k?, collection?)``: a vector search
   (RAG must be configured);
+- the prompt ``context(message, session_id?, collection?)``: the context
+  llmcore would send a model for ``message`` (its history selection,
+  retrieval from ``collection``, the window fitted), as MCP prompt messages,
+  sent nowhere and stored nowhere (:meth:`llmcore.LLMCore.prepare_context`).
+  System text comes first, as user messages whose ``_meta.llmcore.role`` is
+  ``system`` (MCP prompts have no system role); a ``session_id`` needs
+  ``sessions=True``, since the history is the session's content;
 - with ``sessions=True`` only, the resource ``llmcore://sessions``: the
   stored sessions (JSON), and the template ``llmcore://sessions/{session_id}``:
   one session as Markdown. Both are read only.
@@ -33,7 +40,7 @@ from llmcore.storage.sessions.base import check_session_id
 if TYPE_CHECKING:
     from llmcore.api import LLMCore
 
-__all__ = ["CREATED_BY", "SessionOwnership", "build_server"]
+__all__ = ["CREATED_BY", "SessionOwnership", "build_server", "context_messages"]
 
 #: The ``created_by`` metadata of the sessions that ``chat`` created.
 CREATED_BY = "mcp-serve"
@@ -81,6 +88,46 @@ class SessionOwnership:
                 await store.update_session(session_id, metadata={"created_by": CREATED_BY})
         finally:
             self._creating.discard(session_id)
+
+
+async def context_messages(
+    llm: LLMCore,
+    message: str,
+    session_id: str | None = None,
+    collection: str | None = None,
+    *,
+    sessions_readable: bool = False,
+) -> list[Any]:
+    """The ``context`` prompt: what llmcore would send for ``message``, as prompt messages.
+
+    Raises:
+        mcp.shared.exceptions.MCPError: invalid arguments, or an llmcore
+            error (its message is the client's error).
+    """
+    from mcp.server.mcpserver.prompts.base import Message
+    from mcp.shared.exceptions import MCPError
+    from mcp.types import INVALID_PARAMS
+
+    from llmcore.mcp.format import to_mcp
+
+    if session_id and not sessions_readable:
+        raise MCPError(
+            INVALID_PARAMS,
+            "This server does not publish stored sessions, so the context prompt cannot read "
+            "one: leave session_id out, or start the server with --sessions.",
+        )
+    try:
+        turn = await llm.prepare_context(
+            message,
+            session_id=session_id or None,
+            enable_rag=bool(collection),
+            rag_collection_name=collection or None,
+        )
+    except LLMCoreError as exc:
+        raise MCPError(INVALID_PARAMS, str(exc)) from exc
+    payload = turn.mcp_payload or to_mcp(turn.payload, turn.documents)
+    system = [Message(role="user", content=block) for block in payload.system]
+    return [*system, *(Message(role=p.role, content=p.content) for p in payload.messages)]
 
 
 def build_server(llm: LLMCore, *, sessions: bool = False, sessions_writable: bool = False) -> Any:
@@ -162,6 +209,21 @@ def build_server(llm: LLMCore, *, sessions: bool = False, sessions_writable: boo
             for d in documents
         ]
         return msgspec.json.encode(found).decode()
+
+    @server.prompt()
+    async def context(
+        message: str, session_id: str | None = None, collection: str | None = None
+    ) -> list[Any]:
+        """The context llmcore would send a model for a message, as prompt messages.
+
+        Args:
+            message: The user's message.
+            session_id: A stored session whose history to select from.
+            collection: A vector-store collection to retrieve documents from.
+        """
+        return await context_messages(
+            llm, message, session_id, collection, sessions_readable=sessions
+        )
 
     if not sessions:
         return server

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from llmcore.exceptions import MCPError
 from llmcore.services import Services
 from llmcore.turn import Turn
 
@@ -16,7 +17,10 @@ class FormatMCP:
     ``TextContent``, the conversation ``PromptMessage`` s, each document or
     MCP resource an ``EmbeddedResource``; the provider stage converts the
     payload back to its own format (``BaseProvider.messages_from_mcp``). See
-    ``llmcore.mcp.format`` for the mapping.
+    ``llmcore.mcp.format`` for the mapping. A custom stage after it can read
+    ``turn.mcp_payload``; ``llmchat mcp serve`` offers it as its ``context``
+    prompt. Without the ``mcp`` package it raises an :class:`MCPError` naming
+    the extra to install.
     """
 
     name = "format_mcp"
@@ -35,6 +39,15 @@ class FormatMCP:
             enabled = provider.use_mcp
         if not enabled:
             return
+        try:
+            import mcp.types  # noqa: F401 - the SDK whose types the payload is made of
+        except ImportError:
+            raise MCPError(
+                "MCP formatting is on (llmcore.enable_mcp, or providers."
+                f"{turn.provider_name}.use_mcp) but the MCP SDK is not installed: pip install "
+                "'llmcore[mcp]', or turn MCP formatting off.",
+                call="format_mcp",
+            ) from None
         from llmcore.mcp.format import to_mcp
 
         turn.mcp_payload = to_mcp(turn.payload, turn.documents)
