@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from llmcore.cli.aliases import delete_command, session_command
 from llmcore.cli.chat import chat_command
 from llmcore.cli.config import config_group
 from llmcore.cli.info import models_command, providers_command
@@ -52,6 +53,9 @@ for _command in (
     config_group,
     rag_group,
     mcp_group,
+    # The specification's names (section 7): session [ID], delete ID.
+    session_command,
+    delete_command,
 ):
     cli.add_command(_command)
 

@@ -58,6 +58,15 @@ __all__ = ["chat_command"]
     help="How hard a reasoning model thinks: low, medium, high, or a token budget.",
 )
 @click.option(
+    "--mcp",
+    "mcp_servers",
+    multiple=True,
+    metavar="SERVER",
+    help="Offer only the tools of MCP server SERVER, an [mcp.servers.SERVER] (repeatable; "
+    "default: every enabled server).",
+)
+@click.option("--no-mcp", is_flag=True, help="Offer no MCP server's tools.")
+@click.option(
     "-o",
     "--option",
     "options",
@@ -84,6 +93,8 @@ def chat_command(
     trace: bool,
     attachments: tuple[str, ...],
     reasoning: str | None,
+    mcp_servers: tuple[str, ...],
+    no_mcp: bool,
     options: tuple[str, ...],
     config_file: str | None,
 ) -> None:
@@ -111,6 +122,10 @@ def chat_command(
         kwargs["reasoning"] = (
             {"budget_tokens": int(reasoning)} if reasoning.isdigit() else reasoning.lower()
         )
+    if no_mcp and mcp_servers:
+        raise click.UsageError("--mcp SERVER and --no-mcp contradict each other: give one.")
+    if no_mcp or mcp_servers:
+        kwargs["mcp_servers"] = list(dict.fromkeys(mcp_servers))  # [] with --no-mcp: none
     interactive = sys.stdin is not None and sys.stdin.isatty()
     piped = None if sys.stdin is None or interactive else sys.stdin.read()
     if piped and message:

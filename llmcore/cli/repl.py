@@ -56,6 +56,7 @@ def initial_state(llm: LLMCore, kwargs: dict[str, Any]) -> ReplState:
         k=kwargs.get("rag_retrieval_k"),
         pipeline=kwargs.get("pipeline"),
         options=dict(kwargs.get("provider_options") or {}),
+        mcp_servers=kwargs.get("mcp_servers"),
         attachments=list(kwargs.get("attachments") or ()),
     )
 

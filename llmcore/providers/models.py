@@ -21,8 +21,10 @@ def known_models(name: str, settings: ProviderSettings) -> list[str] | None:
     """The model names provider ``name`` accepts, or ``None`` when any name may work."""
     if settings.models:
         return list(settings.models)
-    if (settings.type or name) == "local" and settings.default_model:
-        return [settings.default_model]
+    if (settings.type or name) == "local":
+        from llmcore.providers.local import default_model_name
+
+        return [default_model_name(settings)]  # the label, or the model_path file's name
     return None
 
 
