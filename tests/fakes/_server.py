@@ -8,6 +8,10 @@ in a daemon thread, so it serves tests on asyncio and trio alike.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import hmac
 import json
 import re
 import socket
@@ -20,7 +24,20 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-__all__ = ["FakeServer", "Handler", "RecordedRequest", "Reply", "ThreadedServer", "split_text"]
+__all__ = [
+    "FakeServer",
+    "Handler",
+    "RecordedRequest",
+    "Reply",
+    "ThreadedServer",
+    "b64decode",
+    "image_type",
+    "pdf_pages",
+    "png_size",
+    "sign",
+    "split_text",
+    "verify",
+]
 
 
 @dataclass
@@ -62,6 +79,75 @@ class Reply:
     error_event: str | None = None
     #: Tool calls to return, provider-neutral: ``{"id", "name", "arguments": {...}}``.
     tool_calls: list[dict[str, Any]] | None = None
+    #: The reasoning text a reply carries when the request asks for it (Anthropic
+    #: ``thinking``, Gemini ``includeThoughts``, Ollama ``think``); default
+    #: ``"Thinking about: <last user text>"``.
+    thinking: str | None = None
+    #: Anthropic: also send a ``redacted_thinking`` block (encrypted reasoning).
+    redacted_thinking: bool = False
+    #: Gemini: ``thoughtsTokenCount`` (default: the words of the thinking).
+    reasoning_tokens: int | None = None
+
+
+#: The fakes' signing key: what they sign (Anthropic thinking, Gemini thought
+#: signatures) only they accept back, like the real APIs.
+_SIGNING_KEY = b"llmcore-fake-provider-signing-key"
+_B64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+
+
+def sign(kind: str, payload: str) -> str:
+    """A signature over ``payload`` (base64 of an HMAC-SHA256), as a fake issues it."""
+    mac = hmac.new(_SIGNING_KEY, f"{kind}\0{payload}".encode(), hashlib.sha256).digest()
+    return base64.b64encode(b"fake-signature:" + mac).decode()
+
+
+def verify(kind: str, payload: str, signature: object) -> bool:
+    """Whether ``signature`` is the one :func:`sign` gives ``payload``."""
+    return isinstance(signature, str) and hmac.compare_digest(signature, sign(kind, payload))
+
+
+def b64decode(value: object, *, lenient: bool = False) -> bytes | None:
+    """Strict base64 (what the APIs' JSON parsers take for bytes), or None.
+
+    ``lenient``: also URL-safe and unpadded base64, as protobuf's JSON
+    parser takes it (the Gemini API; its SDK sends URL-safe base64).
+    """
+    if not isinstance(value, str):
+        return None
+    if lenient:
+        value = value.replace("-", "+").replace("_", "/")
+        value += "=" * (-len(value) % 4)
+    if len(value) % 4 or not _B64.fullmatch(value):
+        return None
+    try:
+        return base64.b64decode(value, validate=True)
+    except binascii.Error:
+        return None
+
+
+def image_type(data: bytes) -> str | None:
+    """The image type the bytes are (the formats the providers take), or None."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def png_size(data: bytes) -> tuple[int, int] | None:
+    """A PNG's width and height from its IHDR chunk (None for other images)."""
+    if not data.startswith(b"\x89PNG\r\n\x1a\n") or len(data) < 24:
+        return None
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def pdf_pages(data: bytes) -> int:
+    """How many page objects a PDF has (at least 1)."""
+    return max(1, len(re.findall(rb"/Type\s*/Page(?![s\w])", data)))
 
 
 def split_text(text: str, pieces: int = 3) -> list[str]:
@@ -274,6 +360,11 @@ class FakeServer(ThreadedServer):
         if reply.chunks is not None:
             return "".join(reply.chunks)
         return f"echo: {last_user_text}"
+
+    @staticmethod
+    def reply_thinking(reply: Reply, last_user_text: str) -> str:
+        """The reasoning a reply carries when the request asks for it (see :class:`Reply`)."""
+        return reply.thinking if reply.thinking is not None else f"Thinking about: {last_user_text}"
 
     @staticmethod
     def reply_chunks(reply: Reply, text: str) -> list[str]:

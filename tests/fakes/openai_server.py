@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from fakes import structured_checks
 from fakes._server import ThreadedServer
+from fakes.openai_checks import REASONING_MODELS, refusal
 
 __all__ = ["FakeOpenAIServer", "RecordedRequest", "Reply", "invalid_request"]
 
@@ -82,6 +84,11 @@ class Reply:
     #: ``stream_options.include_usage``, and some servers omit it unstreamed too).
     no_usage: bool = False
     chunk_delay: float = 0.0
+    #: ``reasoning_content`` as OpenAI-compatible servers (DeepSeek, vLLM) send it.
+    reasoning: str | None = None
+    #: ``completion_tokens_details.reasoning_tokens`` of a reasoning model
+    #: (default: 16, 32 or 64 for a low, medium or high ``reasoning_effort``).
+    reasoning_tokens: int | None = None
 
 
 def _error_body(status: int, message: str | None = None) -> dict[str, Any]:
@@ -91,39 +98,10 @@ def _error_body(status: int, message: str | None = None) -> dict[str, Any]:
     return {"error": {"message": message or msg, "type": kind, "param": None, "code": code}}
 
 
-#: Models that take ``max_completion_tokens`` only (OpenAI's reasoning models).
-_REASONING_MODELS = re.compile(r"^(o\d|gpt-5)")
-
-
 def invalid_request(body: dict[str, Any]) -> str | None:
     """The real API's 400 message for a request it refuses, or None if it is valid."""
-    model = str(body.get("model", ""))
-    if "max_tokens" in body and _REASONING_MODELS.match(model):
-        return (
-            "Unsupported parameter: 'max_tokens' is not supported with this model. "
-            "Use 'max_completion_tokens' instead."
-        )
-    pending: list[str] = []  # tool call ids still waiting for their tool message
-    for i, message in enumerate(body.get("messages") or []):
-        role = message.get("role") if isinstance(message, dict) else None
-        if role == "tool":
-            call_id = message.get("tool_call_id")
-            if call_id not in pending:
-                return (
-                    f"Invalid parameter: messages with role 'tool' must be a response to a "
-                    f"preceeding message with 'tool_calls'. (messages.[{i}].tool_call_id)"
-                )
-            pending.remove(call_id)
-            continue
-        if pending:
-            return (
-                "An assistant message with 'tool_calls' must be followed by tool messages "
-                "responding to each 'tool_call_id'. The following tool_call_ids did not have "
-                f"response messages: {', '.join(pending)}"
-            )
-        if role == "assistant":
-            pending = [str(c.get("id")) for c in message.get("tool_calls") or []]
-    return None
+    problem = refusal(body)
+    return None if problem is None else problem[0]
 
 
 def _content_text(content: Any) -> str:
@@ -196,9 +174,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _chat(self, body: dict[str, Any], reply: Reply) -> None:
         if reply.delay:
             time.sleep(reply.delay)
-        problem = invalid_request(body)
+        schema_problem = structured_checks.openai(body)
+        problem = refusal(body) or (schema_problem and (schema_problem, "response_format", None))
         if problem is not None:  # what the real API refuses, it refuses here too
-            self._send_json(400, _error_body(400, problem))
+            message, param, code = problem
+            error = {"message": message, "type": "invalid_request_error", "param": param}
+            self._send_json(400, {"error": {**error, "code": code}})
             return
         if reply.status != 200:
             error = reply.error_body or _error_body(reply.status)
@@ -215,8 +196,17 @@ class _Handler(BaseHTTPRequestHandler):
             text = "echo: " + (_content_text(users[-1].get("content")) if users else "")
         prompt = sum(len(_content_text(m.get("content")).split()) for m in messages)
         done = len((text or "").split())
-        usage = reply.usage or dict(
-            prompt_tokens=prompt, completion_tokens=done, total_tokens=prompt + done
+        thought = 0
+        if REASONING_MODELS.match(str(body.get("model", ""))):
+            effort = body.get("reasoning_effort", "medium")
+            thought = reply.reasoning_tokens or {"minimal": 8, "low": 16, "high": 64}.get(
+                effort, 32
+            )
+        usage: dict[str, Any] = reply.usage or dict(
+            prompt_tokens=prompt,
+            completion_tokens=done + thought,
+            total_tokens=prompt + done + thought,
+            completion_tokens_details={"reasoning_tokens": thought},
         )
         base = {
             "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
@@ -234,6 +224,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, b'{"id": "chatcmpl-broken", "choices": [', reply.headers)
             return
         message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": None}
+        if reply.reasoning is not None:
+            message["reasoning_content"] = reply.reasoning
         if tool_calls:
             message["tool_calls"] = tool_calls
         choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}
@@ -249,7 +241,7 @@ class _Handler(BaseHTTPRequestHandler):
         text: str | None,
         tool_calls: list[dict[str, Any]] | None,
         finish: str,
-        usage: dict[str, int] | None,
+        usage: dict[str, Any] | None,
     ) -> None:
         sse = {"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache"}
         framing = {"Connection": "keep-alive", "Transfer-Encoding": "chunked"}
@@ -261,6 +253,9 @@ class _Handler(BaseHTTPRequestHandler):
             return {**base, "object": "chat.completion.chunk", "choices": [choice], **extra}
 
         deltas: list[dict[str, Any]] = [
+            {"reasoning_content": piece} for piece in _split(reply.reasoning or "")
+        ]
+        deltas += [
             {"content": piece}
             for piece in (reply.chunks if reply.chunks is not None else _split(text or ""))
         ]
