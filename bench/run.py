@@ -48,7 +48,14 @@ RESULTS = Path(__file__).resolve().parent / "results" / "latest.md"
 PERFORMANCE_DOC = ROOT / "docs" / "performance.md"
 CONCURRENT = 200  # turns in flight at once
 #: The other benchmark scripts beside this one, in report order.
-SECTIONS = ("bench_cli", "bench_tokens", "bench_context", "bench_sessions", "bench_rag")
+SECTIONS = (
+    "bench_cli",
+    "bench_tokens",
+    "bench_context",
+    "bench_sessions",
+    "bench_rag",
+    "bench_tracing",
+)
 #: Other libraries doing the same job, compared when installed (never required).
 FRAMEWORKS = {"litellm": "litellm", "langchain": "langchain_openai"}
 T = TypeVar("T")

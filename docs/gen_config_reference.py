@@ -41,6 +41,7 @@ SECTION_DOCS: dict[str, str] = {
     "pipelines": "../concepts/pipelines.md",
     "mcp.servers": "../concepts/mcp.md",
     "mcp.serve": "../concepts/mcp.md#llmcore-as-an-mcp-server",
+    "observability": "../concepts/observability.md",
 }
 
 #: One line per key. A key missing here is rendered with an empty description.
@@ -153,6 +154,8 @@ DESCRIPTIONS: dict[str, str] = {
     "mcp.serve.sessions": "Publish the stored sessions as read-only resources.",
     "mcp.serve.sessions_writable": "Let `chat` continue any session, "
     "not only those the server created.",
+    "observability.capture_content": "Record messages, tool arguments and results on the "
+    "OpenTelemetry spans (secrets masked). Off: sizes, models, tokens and timings only.",
 }
 
 

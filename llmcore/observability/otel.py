@@ -21,7 +21,6 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from llmcore.exceptions import LLMCoreError
-from llmcore.observability.genai import ERROR_TYPE, SCHEMA_URL
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, Tracer
@@ -45,6 +44,7 @@ def current_tracer() -> Tracer | None:
     tracer: Tracer | None = None
     if not isinstance(provider, trace.ProxyTracerProvider | trace.NoOpTracerProvider):
         from llmcore import __version__
+        from llmcore.observability.genai import SCHEMA_URL
 
         tracer = provider.get_tracer("llmcore", __version__, schema_url=SCHEMA_URL)
     _cached = (provider, tracer)
@@ -68,6 +68,8 @@ def end_span(span: Span, error: BaseException | None = None, *, kind: str | None
     """
     if error is not None or kind is not None:
         from opentelemetry.trace import Status, StatusCode
+
+        from llmcore.observability.genai import ERROR_TYPE
 
         name = kind or error_type(error)  # type: ignore[arg-type]
         message = str(error) if isinstance(error, LLMCoreError) else None

@@ -16,20 +16,6 @@ from __future__ import annotations
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from llmcore.observability.genai import (
-    EMBEDDINGS_DIMENSION_COUNT,
-    OPERATION,
-    PROVIDER,
-    REQUEST_MODEL,
-    TOOL_CALL_ARGUMENTS,
-    TOOL_CALL_ID,
-    TOOL_CALL_RESULT,
-    TOOL_DESCRIPTION,
-    TOOL_NAME,
-    TOOL_TYPE,
-    content_json,
-    provider_name,
-)
 from llmcore.observability.otel import current_tracer, end_span
 from llmcore.observability.turn import current_turn_span
 
@@ -109,8 +95,10 @@ class ToolSpan(_Span):
         span = self.span
         if span is None:
             return
+        from llmcore.observability import genai
+
         if self._capture:
-            span.set_attribute(TOOL_CALL_RESULT, content_json(result.content))
+            span.set_attribute(genai.TOOL_CALL_RESULT, genai.content_json(result.content))
         if result.is_error and self._error is None and self._kind is None:
             self._kind = "tool_error"
 
@@ -127,6 +115,8 @@ class EmbeddingSpan(_Span):
     def dimension(self, size: int | None) -> None:
         """Record the length of the vectors."""
         if self.span is not None and size is not None:
+            from llmcore.observability.genai import EMBEDDINGS_DIMENSION_COUNT
+
             self.span.set_attribute(EMBEDDINGS_DIMENSION_COUNT, size)
 
 
@@ -139,20 +129,22 @@ def tool_span(call: ToolCall, tool: Tool | None) -> ToolSpan:
     tracer, capture = _tracer()
     if tracer is None:
         return _NO_TOOL_SPAN
+    from llmcore.observability import genai
+
     attributes: dict[str, Any] = {
-        OPERATION: "execute_tool",
-        TOOL_NAME: call.name,
-        TOOL_CALL_ID: call.id,
+        genai.OPERATION: "execute_tool",
+        genai.TOOL_NAME: call.name,
+        genai.TOOL_CALL_ID: call.id,
     }
     if tool is not None:
-        attributes[TOOL_DESCRIPTION] = tool.description
+        attributes[genai.TOOL_DESCRIPTION] = tool.description
         server = getattr(tool, "server", None)
         # An MCP tool runs on its server: an "extension" in the conventions' words.
-        attributes[TOOL_TYPE] = "extension" if isinstance(server, str) else "function"
+        attributes[genai.TOOL_TYPE] = "extension" if isinstance(server, str) else "function"
         if isinstance(server, str):
             attributes["llmcore.mcp.server"] = server
     if capture:
-        attributes[TOOL_CALL_ARGUMENTS] = content_json(call.arguments)
+        attributes[genai.TOOL_CALL_ARGUMENTS] = genai.content_json(call.arguments)
     return ToolSpan(tracer.start_span(f"execute_tool {call.name}", attributes=attributes), capture)
 
 
@@ -163,10 +155,12 @@ def embedding_span(kind: str, model: str, inputs: int) -> EmbeddingSpan:
         return _NO_EMBEDDING_SPAN
     from opentelemetry.trace import SpanKind
 
+    from llmcore.observability import genai
+
     attributes: dict[str, Any] = {
-        OPERATION: "embeddings",
-        PROVIDER: provider_name(kind, kind),
-        REQUEST_MODEL: model,
+        genai.OPERATION: "embeddings",
+        genai.PROVIDER: genai.provider_name(kind, kind),
+        genai.REQUEST_MODEL: model,
         "llmcore.embedding.inputs": inputs,
     }
     span = tracer.start_span(

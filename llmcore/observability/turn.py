@@ -25,13 +25,6 @@ from typing import TYPE_CHECKING, Any
 
 from llmcore.context.report import explain_context_error, left_out
 from llmcore.exceptions import ContextLengthError
-from llmcore.observability.context import in_context
-from llmcore.observability.genai import (
-    content_attributes,
-    provider_name,
-    request_attributes,
-    response_attributes,
-)
 from llmcore.observability.logs import log_turn
 from llmcore.observability.otel import current_tracer, end_span
 
@@ -66,6 +59,8 @@ class Telemetry:
 
     def provider_name(self, section: str) -> str:
         """``gen_ai.provider.name`` of the ``[providers.NAME]`` section ``section``."""
+        from llmcore.observability.genai import provider_name
+
         return provider_name(section, self._kinds.get(section, section))
 
 
@@ -95,6 +90,9 @@ async def _untraced(turn: Turn, run: Coroutine[Any, Any, None]) -> None:
 
 
 async def _traced(span: TurnSpan, run: Coroutine[Any, Any, None]) -> None:
+    # Loaded only once something traces, like everything OpenTelemetry.
+    from llmcore.observability.context import in_context
+
     turn = span.turn
     context = contextvars.copy_context()
     context.run(span.make_current)
@@ -119,6 +117,8 @@ class TurnSpan:
     def __init__(self, tracer: Tracer, turn: Turn, telemetry: Telemetry):
         from opentelemetry.trace import SpanKind
 
+        from llmcore.observability.genai import request_attributes
+
         self.tracer = tracer
         self.turn = turn
         self.capture_content = telemetry.capture_content
@@ -137,6 +137,8 @@ class TurnSpan:
 
     def end(self, failure: BaseException | None) -> None:
         """Record what came back, then end the span."""
+        from llmcore.observability.genai import content_attributes, response_attributes
+
         span, turn = self.span, self.turn
         if span.is_recording():
             span.set_attributes(response_attributes(turn, left_out(turn)))
