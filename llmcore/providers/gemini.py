@@ -46,6 +46,8 @@ _MAX_THINKING = 24576  # the largest thinking budget of the Flash models
 _FINISH = {"STOP": "stop", "MAX_TOKENS": "length"}
 _BLOCKED = {"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "RECITATION", "IMAGE_SAFETY"}
 _RENAMED = {"max_tokens": "max_output_tokens", "stop": "stop_sequences"}
+#: The image formats Gemini reads (no GIF).
+_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/heic", "image/heif"})
 
 
 def to_gemini(messages: Sequence[Message]) -> tuple[str | None, Any]:
@@ -156,6 +158,23 @@ class GeminiProvider(ApiCountedProvider):
     api_key_env_vars = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
     accepts = frozenset({ImagePart, DocumentPart})
     reasoning_models = ("gemini-2.5", "gemini-3")
+
+    def check_request(self, request: ModelRequest) -> None:
+        """Also refuse images in a format Gemini does not read (GIF), before sending.
+
+        Raises:
+            InvalidRequestError: before anything is sent.
+        """
+        super().check_request(request)
+        for message in request.messages:
+            for part in message.current_parts():
+                if isinstance(part, ImagePart) and part.media_type not in _IMAGE_TYPES:
+                    raise InvalidRequestError(
+                        f"Provider {self.name!r} (model {request.model!r}) cannot take an image "
+                        f"({part.media_type}) in a {message.role.value} message: Gemini reads "
+                        "PNG, JPEG, WebP, HEIC and HEIF images. Convert it, or send it to "
+                        "another provider."
+                    )
 
     def make_client(self) -> Client:
         """The SDK client on an httpx client of llmcore's own, its retries off."""

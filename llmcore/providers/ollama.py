@@ -304,6 +304,36 @@ class OllamaProvider(BaseProvider):
         """Whether ``/api/show`` lists ``thinking`` among the model's capabilities."""
         return "thinking" in self._capabilities.get(model, frozenset())
 
+    def check_request(self, request: ModelRequest) -> None:
+        """Also refuse images given by URL, and images to a model ``/api/show`` says cannot see.
+
+        Raises:
+            InvalidRequestError: before anything is sent.
+        """
+        super().check_request(request)
+        found = [
+            (m, p) for m in request.messages for p in m.current_parts() if isinstance(p, ImagePart)
+        ]
+        if not found:
+            return
+        message, image = found[0]
+        where = (
+            f"Provider {self.name!r} (model {request.model!r}) cannot take an image "
+            f"({image.media_type}) in a {message.role.value} message"
+        )
+        if any(p.url is not None for _, p in found):
+            raise InvalidRequestError(
+                f"{where} given by URL: Ollama takes images as their bytes. Attach the file "
+                "instead."
+            )
+        capabilities = self._capabilities.get(request.model)
+        if capabilities and "vision" not in capabilities:  # older servers list none
+            raise InvalidRequestError(
+                f"{where}: /api/show lists no 'vision' among its capabilities "
+                f"({', '.join(sorted(capabilities))}). Use a vision model (llava, gemma3, "
+                "qwen2.5vl...), or leave the image out."
+            )
+
     async def close_stream(self, raw: httpx.Response) -> None:
         """Close the streamed response."""
         await raw.aclose()

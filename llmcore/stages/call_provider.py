@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Awaitable
 
 from llmcore.context.settings import context_setting
-from llmcore.exceptions import ConfigError, ToolRoundsError
+from llmcore.exceptions import ConfigError, InvalidRequestError, ToolRoundsError
 from llmcore.exchange import ModelRequest, ModelResponse, ResponseInfo, StreamEvent, UsageEvent
 from llmcore.models import Message, Role, ToolCall, Usage
 from llmcore.providers.base import BaseProvider, ResponseStream, resolve_settings
@@ -68,6 +68,12 @@ class CallProvider:
                 await self._complete(turn, provider, request)
         except ConfigError:
             turn.provider_called = False  # no key, no SDK: nothing was sent
+            raise
+        except InvalidRequestError:
+            # Refused before sending (content or an option the provider cannot
+            # take): nothing reached the model, unless an earlier tool round did.
+            if not turn.state.get("tool_rounds"):
+                turn.provider_called = False
             raise
         finally:
             self._notes(turn, request)
@@ -223,10 +229,12 @@ def _add(total: Usage | None, more: Usage | None) -> Usage | None:
         return Usage(
             input_tokens=more.input_tokens,
             output_tokens=more.output_tokens,
+            reasoning_tokens=more.reasoning_tokens,
             estimated=more.estimated,
         )
     return Usage(
         input_tokens=total.input_tokens + more.input_tokens,
         output_tokens=total.output_tokens + more.output_tokens,
+        reasoning_tokens=total.reasoning_tokens + more.reasoning_tokens,
         estimated=total.estimated or more.estimated,
     )

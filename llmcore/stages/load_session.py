@@ -68,10 +68,15 @@ class LoadSession:
             turn, self.services.config.context_management, "system_message_strategy"
         )
         turn.system_messages = stored if strategy == "supplement" else stored[-1:]
+        # A text file's text joins the message's text (a message has one text
+        # slot: a second text part would be lost when a stage sets ``content``).
+        texts = [p.text for p in turn.attachments if type(p) is TextPart]
+        text = "\n\n".join([turn.message, *texts]) if texts else turn.message
+        binaries = [p for p in turn.attachments if type(p) is not TextPart]
         turn.user_message = Message(
             role=Role.USER,
-            content=turn.message,
-            parts=[TextPart(turn.message), *turn.attachments],
+            content=text,
+            parts=[TextPart(text), *binaries],
             session_id=session_id,
         )
         turn.new_messages.append(turn.user_message)

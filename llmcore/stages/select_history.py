@@ -85,7 +85,8 @@ class SelectHistory:
                 f"The system message and the new message need {budget.total_used} tokens, but "
                 f"{turn.model!r} has {budget.available} for the prompt ({budget.limit} in its "
                 f"window minus {budget.reserved} reserved for the reply). Shorten them, lower "
-                "reserved_response_tokens (or max_tokens), or use a model with a larger window.",
+                "reserved_response_tokens (or max_tokens), or use a model with a larger window."
+                + _attachments_note(turn.user_message, budget.available),
                 limit=budget.available,
                 needed=budget.total_used,
             )
@@ -178,6 +179,31 @@ class SelectHistory:
         while kept and sum(m.tokens or 0 for m in flatten(kept)) > room_left:
             turn.context.dropped.extend(m.id for m in kept.pop())
         return kept
+
+
+def _attachments_note(message: Message, available: int) -> str:
+    """What the new message's images and documents take, when it does not fit."""
+    from llmcore.parts import ImagePart, binary_parts
+    from llmcore.tokens.attachments import attachment_tokens
+
+    sizes = [(attachment_tokens([p]), p) for p in binary_parts(message.parts)]
+    if not sizes:
+        return ""
+    tokens, largest = max(sizes, key=lambda size: size[0])
+    kind = "image" if type(largest) is ImagePart else "document"
+    name = getattr(largest, "name", None)
+    what = (
+        f"the {kind} {name} ({largest.media_type})"
+        if name
+        else f"the {kind} ({largest.media_type})"
+    )
+    if tokens > available:
+        return (
+            f" The attachment alone cannot fit: {what} needs about {tokens} tokens, more than "
+            f"the {available} the prompt has. Attach a smaller image or fewer pages."
+        )
+    total = sum(size for size, _ in sizes)
+    return f" Its attachments take about {total} of them; attach fewer or smaller ones."
 
 
 class _UnitReader:
