@@ -105,10 +105,12 @@ def machine() -> str:
 # -- 1. import time ------------------------------------------------------
 
 
-def startup_times(runs: int) -> dict[str, list[float]]:
-    """Wall time of fresh processes, interleaved, after one warmup round."""
+def startup_times(
+    runs: int, commands: dict[str, list[str]] | None = None
+) -> dict[str, list[float]]:
+    """Wall time of fresh processes, interleaved, after two warmup rounds."""
     bindir = Path(sys.executable).parent
-    commands = {
+    commands = commands or {
         "baseline": [sys.executable, "-c", "pass"],
         "import": [sys.executable, "-c", "import llmcore"],
         "help": [str(bindir / "llmchat"), "--help"],
