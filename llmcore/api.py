@@ -11,7 +11,7 @@ import logging
 import os
 from collections.abc import Generator, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, Unpack, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, Unpack, overload
 
 from llmcore._util.awaitable import must_await
 from llmcore.api_mcp import MCPMethods
@@ -39,12 +39,24 @@ logger = logging.getLogger("llmcore")
 logger.addHandler(logging.NullHandler())
 
 
+_T = TypeVar("_T")
+
+
 def _check_rounds(rounds: object) -> int | None:
     if rounds is not None and (not isinstance(rounds, int) or rounds < 0):
         raise InvalidRequestError(
             f"max_tool_rounds must be a non-negative integer, got {rounds!r}."
         )
     return rounds
+
+
+def _check_retries(retries: object) -> int | None:
+    if retries is None or (type(retries) is int and retries >= 0):
+        return retries
+    raise InvalidRequestError(
+        f"output_retries must be a whole number >= 0, got {retries!r}: how many times a reply "
+        "that does not match output_type goes back to the model."
+    )
 
 
 def _check_resource_ref(ref: object) -> str:
@@ -160,19 +172,30 @@ class LLMCore(SessionMethods, VectorStoreMethods, MCPMethods):
         return self._pipelines.load(name or self.config.pipelines.default)
 
     async def chat_turn(
-        self, message: str, *, stream: bool = False, **options: Unpack[ChatOptions]
+        self,
+        message: str,
+        *,
+        stream: bool = False,
+        output_type: object = None,
+        **options: Unpack[ChatOptions],
     ) -> Turn:
         """Run one chat turn and return the whole :class:`~llmcore.turn.Turn`.
 
         Takes the same arguments as :meth:`chat`. The Turn carries the reply
-        (``turn.response``: text, usage, finish reason), the trace of every
-        stage with its duration, the history kept and dropped
-        (``turn.context``), the token budget, and the retrieved documents.
-        With ``stream=True``, iterate ``turn.chunks`` (a
-        :class:`~llmcore.pipeline.stream.ChatStream`); the Turn is complete
-        (and the session saved) once that stream ends or is closed.
+        (``turn.response``: text, usage, finish reason, and with
+        ``output_type`` the validated ``output``), the trace of every stage
+        with its duration, the history kept and dropped (``turn.context``),
+        the token budget, and the retrieved documents. With ``stream=True``,
+        iterate ``turn.chunks`` (a :class:`~llmcore.pipeline.stream.ChatStream`);
+        the Turn is complete (and the session saved) once that stream ends or
+        is closed.
         """
         turn = self._new_turn(message, stream, options)
+        if output_type is not None:
+            from llmcore.output import output_spec
+
+            turn.output = output_spec(output_type)  # a type that cannot be sent fails here
+        turn.output_retries = _check_retries(options.get("output_retries"))
         own = options
         turn.tools = await self._tools(own.get("tools"), own.get("mcp_servers"))
         turn.max_tool_rounds = _check_rounds(own.get("max_tool_rounds"))
@@ -218,17 +241,52 @@ class LLMCore(SessionMethods, VectorStoreMethods, MCPMethods):
 
     @overload
     async def chat(
-        self, message: str, *, stream: Literal[False] = False, **options: Unpack[ChatOptions]
+        self,
+        message: str,
+        *,
+        stream: Literal[False] = False,
+        output_type: None = None,
+        **options: Unpack[ChatOptions],
     ) -> str: ...
 
     @overload
     async def chat(
-        self, message: str, *, stream: Literal[True], **options: Unpack[ChatOptions]
+        self,
+        message: str,
+        *,
+        stream: Literal[False] = False,
+        output_type: type[_T],
+        **options: Unpack[ChatOptions],
+    ) -> _T: ...
+
+    @overload
+    async def chat(
+        self,
+        message: str,
+        *,
+        stream: Literal[False] = False,
+        output_type: dict[str, Any],
+        **options: Unpack[ChatOptions],
+    ) -> Any: ...
+
+    @overload
+    async def chat(
+        self,
+        message: str,
+        *,
+        stream: Literal[True],
+        output_type: object = None,
+        **options: Unpack[ChatOptions],
     ) -> ChatStream: ...
 
     async def chat(
-        self, message: str, *, stream: bool = False, **options: Unpack[ChatOptions]
-    ) -> str | ChatStream:
+        self,
+        message: str,
+        *,
+        stream: bool = False,
+        output_type: object = None,
+        **options: Unpack[ChatOptions],
+    ) -> Any:
         """Send a message and return the reply (or a stream of its chunks).
 
         Args:
@@ -239,6 +297,13 @@ class LLMCore(SessionMethods, VectorStoreMethods, MCPMethods):
                 ``async with``), or left with ``break``: a reply cut short is
                 saved marked ``interrupted``, at the latest before the next
                 turn on the session starts or at :meth:`close`.
+            output_type: the type the reply must be: a msgspec ``Struct``, a
+                dataclass, a ``TypedDict``, a pydantic model, ``list[...]``
+                of those, or a JSON-schema ``dict``. The reply is then that
+                object (the parsed JSON for a dict schema), validated, with
+                ``output_retries`` repair rounds (see :mod:`llmcore.output`);
+                streamed, the JSON text streams and ``turn.response.output``
+                is set at the end.
             **options: the keys of :class:`~llmcore.chat_options.ChatOptions`:
                 ``session_id``, ``system_message``, ``provider_name``,
                 ``model_name``, ``save_session``, ``enable_rag``,
@@ -255,10 +320,12 @@ class LLMCore(SessionMethods, VectorStoreMethods, MCPMethods):
             ProviderError: the provider call failed.
             ContextLengthError: the message cannot fit the model's window.
             ToolRoundsError: the model asked for tools after the last allowed round.
+            OutputValidationError: the reply did not match ``output_type``
+                after the repair rounds.
             SessionStorageError: the session store failed.
             PipelineError: a stage failed unexpectedly.
         """
-        turn = await self.chat_turn(message, stream=stream, **options)
+        turn = await self.chat_turn(message, stream=stream, output_type=output_type, **options)
         chunks = turn.chunks
         if chunks is not None:
             # The caller holds the stream, not the Turn: without the Turn's
@@ -266,6 +333,8 @@ class LLMCore(SessionMethods, VectorStoreMethods, MCPMethods):
             # once and its turn finished by the next one.
             turn.chunks = None
             return chunks
+        if turn.output is not None:
+            return turn.response.output
         return turn.response.text
 
     def _new_turn(self, message: str, stream: bool, options: Mapping[str, Any]) -> Turn:
@@ -308,7 +377,9 @@ class LLMCore(SessionMethods, VectorStoreMethods, MCPMethods):
             pipeline=own.get("pipeline") or self.config.pipelines.default,
             rag=rag,
             provider_kwargs=provider_kwargs,
-            settings=resolve_settings(provider.settings, provider_kwargs, reserved),
+            settings=resolve_settings(
+                provider.settings, {**provider_kwargs, "reasoning": own.get("reasoning")}, reserved
+            ),
             context_overrides=overrides,
         )
 

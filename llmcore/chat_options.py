@@ -1,6 +1,7 @@
 """The keyword arguments of ``LLMCore.chat`` and ``chat_turn``, declared once.
 
-Every chat parameter but the message and ``stream`` is a key of
+Every chat parameter but the message, ``stream`` and ``output_type`` (a
+keyword of its own, so that ``chat`` returns its type) is a key of
 :class:`ChatOptions`; ``chat``, its two overloads and ``chat_turn`` take
 them as ``**options: Unpack[ChatOptions]``, and the CLI reads the same
 declaration, so the list cannot drift between copies. Options for the
@@ -51,6 +52,9 @@ class ChatOptions(TypedDict, total=False):
             ``"medium"``, ``"high"`` or ``{"budget_tokens": N}`` (default:
             the provider's ``reasoning``); a model that cannot reason
             ignores it, with a note on the Turn.
+        output_retries: how many times a reply that does not validate goes
+            back to the model with the errors (default:
+            ``llmcore.output_retries``, 1).
         provider_options: options passed to the provider as they are (any
             name its API takes); the keywords below win over them.
         max_tokens: the longest reply; also what the context budget
@@ -78,8 +82,10 @@ class ChatOptions(TypedDict, total=False):
     max_tool_rounds: int | None
     mcp_servers: Sequence[str] | None
     mcp_resources: Sequence[str] | None
+    mcp_handlers: MCPHandlers | None
     attachments: Sequence[Any] | None
     reasoning: str | Mapping[str, int] | None
+    output_retries: int | None
     provider_options: Mapping[str, Any] | None
     max_tokens: int
     temperature: float

@@ -21,6 +21,7 @@ __all__ = [
     "InvalidRequestError",
     "LLMCoreError",
     "MCPError",
+    "OutputValidationError",
     "PipelineError",
     "ProviderError",
     "SessionNotFoundError",
@@ -209,3 +210,22 @@ class ToolRoundsError(LLMCoreError):
         super().__init__(message)
         self.rounds = rounds
         self.calls = list(calls)
+
+
+class OutputValidationError(LLMCoreError):
+    """The model's reply did not match ``output_type``, after every repair round.
+
+    The reply is kept in the session (marked ``output_valid: False``), so
+    nothing the model said is lost.
+
+    Attributes:
+        raw_text: the model's last reply, as it wrote it.
+        errors: what was wrong with it (the validator's messages).
+        attempts: how many replies were validated (1 + the repair rounds).
+    """
+
+    def __init__(self, message: str, *, raw_text: str, errors: Sequence[str], attempts: int = 1):
+        super().__init__(message)
+        self.raw_text = raw_text
+        self.errors = list(errors)
+        self.attempts = attempts

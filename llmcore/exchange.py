@@ -94,7 +94,12 @@ class ModelRequest:
         messages: the conversation, oldest first (system messages included).
         settings: the generation settings.
         tools: the tools the model may call.
-        output_schema: a JSON schema the reply must follow, if any.
+        output_schema: a JSON schema the reply must follow, if any (its
+            root an object; see :mod:`llmcore.output`).
+        output_name: the schema's name (OpenAI and forced tools need one).
+        output_tool: the tool whose call is the answer, when a forced tool
+            carries the schema (a model with no native mode); set by the
+            provider.
         stream: whether the reply is streamed.
         foreign_reasoning: what to do with reasoning another provider or
             model wrote: ``"drop"`` it, or send it as ``"text"``.
@@ -107,6 +112,8 @@ class ModelRequest:
     settings: ModelSettings
     tools: list[Tool] = field(default_factory=list)
     output_schema: dict[str, Any] | None = None
+    output_name: str = "output"
+    output_tool: str | None = None
     stream: bool = False
     foreign_reasoning: str = "drop"
     notes: list[str] = field(default_factory=list)
@@ -126,6 +133,8 @@ class ModelResponse:
         details: provider-native facts about the reply (a response id...).
         interrupted: a stream ended before the model finished.
         complete: the whole reply has been received.
+        output: the validated object, when the turn asked for an
+            ``output_type`` (see :mod:`llmcore.output`).
     """
 
     parts: list[Part] = field(default_factory=list)
@@ -136,6 +145,7 @@ class ModelResponse:
     details: dict[str, Any] = field(default_factory=dict)
     interrupted: bool = False
     complete: bool = False
+    output: Any = None
 
     @property
     def text(self) -> str:

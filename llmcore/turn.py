@@ -18,6 +18,8 @@ from llmcore.parts import Part
 
 if TYPE_CHECKING:
     from llmcore.mcp.format import MCPPayload
+    from llmcore.mcp.handlers import MCPRequestRecord
+    from llmcore.output import OutputSpec
     from llmcore.pipeline.stream import ChatStream
     from llmcore.tools.tool import Tool
 
@@ -134,6 +136,8 @@ class Turn:
     mcp_resources: list[str] = field(default_factory=list)
     attachments: list[Part] = field(default_factory=list)
     context_overrides: dict[str, Any] = field(default_factory=dict)
+    output: OutputSpec | None = None
+    output_retries: int | None = None
 
     # Filled in by the stages.
     session: ChatSession | None = None

@@ -76,6 +76,8 @@ class CoreSettings(_Section, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     max_tool_rounds: NonNegativeInt = 8
     tools: list[str] = msgspec.field(default_factory=list)
     max_attachment_bytes: PositiveInt = 20_000_000
+    #: How many times a reply that does not match output_type goes back to the model.
+    output_retries: NonNegativeInt = 1
 
 
 class ProviderSettings(_Section, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -108,6 +110,9 @@ class ProviderSettings(_Section, frozen=True, kw_only=True, forbid_unknown_field
     options: dict[str, Any] = msgspec.field(default_factory=dict)
     #: The default reasoning effort: "low", "medium", "high", or {budget_tokens = N}.
     reasoning: str | dict[str, int] | None = None
+    #: How output_type reaches the model: "auto" (its native JSON-schema mode where it
+    #: has one, else a forced tool), "native" or "tool".
+    structured_output: Literal["auto", "native", "tool"] = "auto"
 
 
 _SESSION_STORES = ("sqlite", "json", "postgres")

@@ -20,7 +20,7 @@ import re
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from llmcore.exceptions import LLMCoreError
+from llmcore.exceptions import InvalidRequestError, LLMCoreError
 from llmcore.exchange import (
     ModelRequest,
     ModelResponse,
@@ -56,6 +56,8 @@ logger = logging.getLogger("llmcore.providers.anthropic")
 ESTIMATE_FACTOR = 1.2
 MESSAGE_OVERHEAD = 3
 _MIN_THINKING = 1024  # the API's smallest thinking budget
+#: The models with structured outputs (output_config.format): Opus 4.1, the 4.5 family, later.
+_NATIVE_OUTPUT = re.compile(r"claude-(opus|sonnet|haiku)-(4-[1-9](?!\d)|[5-9])")
 _STOP_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length",
                  "tool_use": "tool_calls"}  # fmt: skip
 #: Error types inside a 200 stream, as the status they stand for.
@@ -147,6 +149,19 @@ def _create_params(client: Any) -> frozenset[str]:
     return _named_params(type(client.messages).create)
 
 
+def _forced(request: ModelRequest, thinking: bool) -> dict[str, Any]:
+    """``tool_choice`` for the output tool; a forced tool cannot be used with thinking on."""
+    if thinking:
+        request.notes.append(
+            f"{request.output_tool} offered, not forced: Anthropic takes no forced tool "
+            "with extended thinking"
+        )
+        return {"type": "auto"}
+    if len(request.tools) > 1:
+        return {"type": "any"}
+    return {"type": "tool", "name": request.output_tool}
+
+
 def _finish(reason: str | None) -> str | None:
     return _STOP_REASONS.get(reason or "", reason)
 
@@ -188,6 +203,21 @@ class AnthropicProvider(ApiCountedProvider):
         "claude-4",
     )
 
+    def native_output(self, request: ModelRequest) -> bool:
+        """Structured outputs on the models that have them, for schemas they take.
+
+        Claude Opus 4.1, Sonnet 4.5, Haiku 4.5 and later; older models, maps
+        and recursive types go through a forced tool.
+        """
+        from llmcore.providers.structured import anthropic_schema
+
+        if not _NATIVE_OUTPUT.match(request.model):
+            return False
+        return (
+            request.output_schema is not None
+            and anthropic_schema(request.output_schema) is not None
+        )
+
     def make_client(self) -> AsyncAnthropic:
         """The SDK client, its own retries off (llmcore retries)."""
         sdk = self.import_sdk("anthropic", "anthropic")
@@ -214,6 +244,19 @@ class AnthropicProvider(ApiCountedProvider):
         thinking = self._thinking(request, options)
         if thinking is not None:
             options["thinking"] = thinking
+        if request.output_tool is not None:
+            options["tool_choice"] = _forced(request, thinking is not None)
+        elif request.output_schema is not None:
+            from llmcore.providers.structured import anthropic_schema
+
+            schema = anthropic_schema(request.output_schema)
+            if schema is None:
+                raise InvalidRequestError(
+                    f"This output_type cannot be sent to {request.model!r} as structured output "
+                    '(a map or a recursive type); set structured_output = "tool" for this '
+                    "provider, or use a type with named fields only."
+                )
+            options["output_config"] = {"format": {"type": "json_schema", "schema": schema}}
         system, turns = to_anthropic(request.messages)
         params: dict[str, Any] = {"model": request.model, "messages": turns}
         if system is not None:

@@ -297,8 +297,7 @@ class BaseProvider(ABC):
             from llmcore.providers.spec import spec_respond
 
             return await spec_respond(self, request)
-        request = compile_request(self, request)
-        self.check_request(request)
+        request = self._prepared(request)
         wire = self.encode(request)
         model = request.model
 
@@ -318,6 +317,10 @@ class BaseProvider(ABC):
 
         response = await call_with_retries(once, self.retry_policy, f"{self.name} {model}")
         response.provider = self.name
+        if request.output_tool is not None:
+            from llmcore.providers.structured import output_tool_as_text
+
+            output_tool_as_text(response, request.output_tool)
         return response
 
     async def stream(self, request: ModelRequest) -> ResponseStream:
@@ -331,8 +334,7 @@ class BaseProvider(ABC):
             from llmcore.providers.spec import spec_stream
 
             return await spec_stream(self, request)
-        request = compile_request(self, request)
-        self.check_request(request)
+        request = self._prepared(request)
         wire = self.encode(request)
         model = request.model
 
@@ -343,12 +345,48 @@ class BaseProvider(ABC):
                 raise
             except Exception as exc:
                 raise self.map_error(exc, model) from exc
-            return _Guarded(self, raw, self.iterate(raw, request), model)
+            events = self.iterate(raw, request)
+            if request.output_tool is not None:
+                from llmcore.providers.structured import stream_output_tool_as_text
+
+                events = stream_output_tool_as_text(events, request.output_tool)
+            return _Guarded(self, raw, events, model)
 
         events = await open_stream_with_retries(
             open_stream, _has_text, self.retry_policy, f"{self.name} {model}"
         )
         return ResponseStream(events, ResponseBuilder(provider=self.name))
+
+    def output_mode(self, request: ModelRequest) -> Literal["native", "tool"]:
+        """How ``request.output_schema`` reaches the model: its native mode or a forced tool.
+
+        The provider's ``structured_output`` setting decides; ``"auto"`` asks
+        :meth:`native_output`.
+        """
+        chosen = self.settings.structured_output
+        if chosen != "auto":
+            return chosen
+        if not self.supports_tools:
+            return "native"
+        return "native" if self.native_output(request) else "tool"
+
+    def native_output(self, request: ModelRequest) -> bool:
+        """Whether the model has a native JSON-schema mode for this request (default: yes)."""
+        return True
+
+    def _prepared(self, request: ModelRequest) -> ModelRequest:
+        """The request compiled for this provider, its output schema as a tool if need be."""
+        request = compile_request(self, request)
+        wants_tool = request.output_schema is not None and request.output_tool is None
+        if wants_tool and self.output_mode(request) == "tool":
+            from llmcore.providers.structured import with_output_tool
+
+            request = with_output_tool(request)
+            note = f"structured output through a forced tool ({request.output_tool})"
+            if note not in request.notes:
+                request.notes.append(note)
+        self.check_request(request)
+        return request
 
     def can_reason(self, model: str) -> bool:
         """Whether ``model`` reasons (takes ``reasoning=``); by ``reasoning_models``."""

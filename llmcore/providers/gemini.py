@@ -113,12 +113,19 @@ def _parts(message: Message) -> list[dict[str, Any]]:
     return out or [{"text": message.content}]
 
 
-def _tools(tools: Sequence[Tool]) -> list[Any]:
+def _tools(tools: Sequence[Tool], output_tool: str | None = None) -> list[Any]:
     from google.genai import types
+
+    from llmcore.providers.structured import gemini_schema
 
     declarations = [
         types.FunctionDeclaration(
-            name=t.name, description=t.description, parameters_json_schema=t.parameters
+            name=t.name,
+            description=t.description,
+            # The output tool's schema is the caller's type: inlined as for response schemas.
+            parameters_json_schema=gemini_schema(t.parameters)
+            if t.name == output_tool
+            else t.parameters,
         )
         for t in tools
     ]
@@ -234,12 +241,28 @@ class GeminiProvider(ApiCountedProvider):
         if system is not None:
             options["system_instruction"] = system
         if request.tools:
-            options["tools"] = _tools(request.tools)
+            options["tools"] = _tools(request.tools, request.output_tool)
             # Declarations only: llmcore runs the calls itself.
             options["automatic_function_calling"] = types.AutomaticFunctionCallingConfig(
                 disable=True
             )
+        if request.output_tool is not None:
+            options["tool_config"] = types.ToolConfig(
+                function_calling_config=types.FunctionCallingConfig(
+                    mode=types.FunctionCallingConfigMode.ANY,
+                    allowed_function_names=[t.name for t in request.tools],
+                )
+            )
+        elif request.output_schema is not None:
+            from llmcore.providers.structured import gemini_schema
+
+            options["response_mime_type"] = "application/json"
+            options["response_json_schema"] = gemini_schema(request.output_schema)
         return types.GenerateContentConfig(**options)
+
+    def native_output(self, request: ModelRequest) -> bool:
+        """A response JSON schema; with tools too only from Gemini 3 (else a forced tool)."""
+        return not request.tools or request.model.startswith(("gemini-3", "gemini-4"))
 
     def _safety_settings(self) -> list[Any]:
         from google.genai import types

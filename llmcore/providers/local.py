@@ -191,6 +191,14 @@ class LocalProvider(BaseProvider):
         options["messages"] = [
             {"role": m.role.value, "content": m.content} for m in request.messages
         ]
+        if request.output_schema is not None:
+            from llmcore.output import inline_refs
+
+            # llama.cpp turns the schema into a grammar: the reply cannot leave it.
+            options["response_format"] = {
+                "type": "json_object",
+                "schema": inline_refs(request.output_schema),
+            }
         if request.stream:
             options["stream"] = True
         return options

@@ -199,6 +199,14 @@ class OllamaProvider(BaseProvider):
                 }
                 for t in request.tools
             ]
+        if request.output_tool is not None:
+            note = f"{request.output_tool} offered, not forced: Ollama has no tool_choice"
+            if note not in request.notes:
+                request.notes.append(note)
+        elif request.output_schema is not None:
+            from llmcore.output import inline_refs
+
+            body["format"] = inline_refs(request.output_schema)
         reasoning = self.reasoning_for(request)
         if reasoning is not None:  # gpt-oss takes an effort; the others think or not
             body["think"] = reasoning.as_effort() if request.model.startswith("gpt-oss") else True

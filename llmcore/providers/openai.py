@@ -82,6 +82,7 @@ class _ToolCall(msgspec.Struct):
 
 class _Message(msgspec.Struct):
     content: str | None = None
+    refusal: str | None = None  # structured output the model declined to give
     tool_calls: list[_ToolCall] | None = None
     reasoning_content: str | None = None  # DeepSeek, vLLM and others
 
@@ -99,6 +100,7 @@ class _Completion(msgspec.Struct):
 
 class _Delta(msgspec.Struct):
     content: str | None = None
+    refusal: str | None = None
     tool_calls: list[_ToolCall] | None = None
     reasoning_content: str | None = None
 
@@ -261,6 +263,10 @@ class OpenAIProvider(BaseProvider):
             body.setdefault("stream_options", {"include_usage": True})
         if request.tools:
             body["tools"] = _wire_tools(request.tools)
+        if request.output_tool is not None:
+            body["tool_choice"] = _forced(request)
+        elif request.output_schema is not None:
+            body["response_format"] = _response_format(request)
         return _encode(body)
 
     async def _post(self, body: bytes, stream: bool) -> Any:
@@ -305,6 +311,7 @@ class OpenAIProvider(BaseProvider):
             usage=_usage(data.usage),
             finish_reason=choice.finish_reason,
             model=data.model,
+            details={"refusal": choice.message.refusal} if choice.message.refusal else {},
             complete=True,
         )
 
@@ -314,11 +321,14 @@ class OpenAIProvider(BaseProvider):
 
     async def iterate(self, raw: Any, request: ModelRequest) -> AsyncIterator[StreamEvent]:
         """The SSE chunks as events; tool calls arrive in pieces keyed by index."""
+        refusal = ""
         async for line in raw.aiter_lines():
             if not line.startswith("data:"):
                 continue
             data = line[5:].strip()
             if data == "[DONE]":
+                if refusal:
+                    yield ResponseInfo(details={"refusal": refusal})
                 return
             chunk = _decode_chunk(data)
             if chunk.usage is not None:
@@ -331,6 +341,7 @@ class OpenAIProvider(BaseProvider):
                     yield ReasoningDelta(text=choice.delta.reasoning_content)
                 if choice.delta.content:
                     yield TextDelta(choice.delta.content)
+                refusal += choice.delta.refusal or ""
                 for piece in choice.delta.tool_calls or ():
                     yield ToolCallDelta(
                         index=piece.index,
@@ -402,6 +413,29 @@ class OpenAIProvider(BaseProvider):
         except Exception as exc:
             raise self.map_error(exc, "-") from exc
         return sorted(m.id for m in page.data)
+
+
+def _response_format(request: ModelRequest) -> dict[str, Any]:
+    """``response_format`` with the output schema; strict when the schema can be."""
+    from llmcore.providers.structured import openai_schema
+
+    assert request.output_schema is not None
+    schema, strict = openai_schema(request.output_schema)
+    if not strict:
+        note = "structured output sent non-strict (the schema has a map or an optional field)"
+        if note not in request.notes:
+            request.notes.append(note)
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": request.output_name, "schema": schema, "strict": strict},
+    }
+
+
+def _forced(request: ModelRequest) -> Any:
+    """``tool_choice`` making the model call the output tool (or another tool first)."""
+    if len(request.tools) > 1:
+        return "required"
+    return {"type": "function", "function": {"name": request.output_tool}}
 
 
 def _error_message(body: object) -> str:

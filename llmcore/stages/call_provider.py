@@ -5,10 +5,16 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Awaitable
 
 from llmcore.context.settings import context_setting
-from llmcore.exceptions import ConfigError, InvalidRequestError, ToolRoundsError
+from llmcore.exceptions import (
+    ConfigError,
+    InvalidRequestError,
+    OutputValidationError,
+    ToolRoundsError,
+)
 from llmcore.exchange import ModelRequest, ModelResponse, ResponseInfo, StreamEvent, UsageEvent
 from llmcore.models import Message, Role, ToolCall, Usage
 from llmcore.providers.base import BaseProvider, ResponseStream, resolve_settings
+from llmcore.providers.structured import OUTPUT_TOOL
 from llmcore.services import Services
 from llmcore.tokens.cached import MessageCounter
 from llmcore.tools.messages import tool_message
@@ -55,6 +61,8 @@ class CallProvider:
             messages=turn.payload,
             settings=settings,
             tools=list(turn.tools),
+            output_schema=turn.output.schema if turn.output is not None else None,
+            output_name=turn.output.name if turn.output is not None else "output",
             stream=turn.stream,
             foreign_reasoning=context_setting(
                 turn, self.services.config.context_management, "foreign_reasoning"
@@ -95,7 +103,9 @@ class CallProvider:
             self._notes(turn, request)
             _estimate_usage(provider, request, reply)
             self._take(turn, reply)
-            if not await self._run_tools(turn, reply):
+            if not await self._run_tools(turn, reply) and self._output_done(
+                turn, provider, request, reply
+            ):
                 break
         turn.response.complete = True
 
@@ -135,6 +145,61 @@ class CallProvider:
         turn.note(f"round {rounds}: ran {', '.join(c.name for c in calls)}")
         turn.response.parts = []
         return True
+
+    def _output_done(
+        self, turn: Turn, provider: BaseProvider, request: ModelRequest, reply: ModelResponse
+    ) -> bool:
+        """Whether the final reply is the turn's answer: it matches ``output_type`` (or
+        there is none). If not, the errors go back to the model (a repair round,
+        sent but never stored) and False; with no rounds left, raise.
+        """
+        spec = turn.output
+        if spec is None:
+            return True
+        refusal = reply.details.get("refusal")
+        try:
+            if refusal:
+                raise ValueError(f"the model refused: {refusal}")
+            turn.response.output = spec.read(reply.text)
+            return True
+        except ValueError as exc:
+            error = str(exc)
+        turn.state["output_repairs"] = repairs = turn.state.get("output_repairs", 0) + 1
+        allowed = self._repairs(turn)
+        if refusal or repairs > allowed:
+            turn.response.complete = True  # whole, if invalid: stored as the model said it
+            turn.response.details["output_error"] = error
+            turn.note(f"output does not match {spec.name}: {error}")
+            raise OutputValidationError(
+                f"The reply does not match output_type {spec.name} after {repairs} "
+                f"attempt(s): {error}. The reply is kept in the session (and on the error as "
+                f"raw_text). Raise output_retries (now {allowed}), describe the fields in "
+                f"the message or the type's docstrings, or use a model with a native "
+                f"JSON-schema mode.",
+                raw_text=refusal or reply.text,
+                errors=[error],
+                attempts=repairs,
+            )
+        turn.note(f"repair round {repairs}: the reply did not match {spec.name}: {error}")
+        sid = turn.session_id or ""
+        fix = (
+            f"Your reply did not match the required JSON schema: {error}. Reply again with "
+            "only the corrected JSON."
+        )
+        if provider.output_mode(request) == "tool":
+            fix = f"Call {OUTPUT_TOOL} again with corrected arguments: {error}."
+        # Sent with the next request only: the session keeps the answer that validates.
+        request.messages.append(
+            Message(role=Role.ASSISTANT, parts=list(reply.parts), session_id=sid)
+        )
+        request.messages.append(Message(role=Role.USER, content=fix, session_id=sid))
+        turn.response.parts = []
+        return False
+
+    def _repairs(self, turn: Turn) -> int:
+        if turn.output_retries is not None:
+            return turn.output_retries
+        return self.services.config.llmcore.output_retries
 
     @staticmethod
     def _refuse(turn: Turn, asking: Message, calls: list[ToolCall], limit: int) -> None:
@@ -177,7 +242,9 @@ class CallProvider:
                 _estimate_usage(provider, request, reply)
                 self._take(turn, reply)
                 await stream.aclose()
-            if not await self._run_tools(turn, reply):
+            if not await self._run_tools(turn, reply) and self._output_done(
+                turn, provider, request, reply
+            ):
                 break
             stream = await provider.stream(request)
             self._notes(turn, request)

@@ -89,6 +89,11 @@ class Persist:
             metadata["finish_reason"] = response.finish_reason
         if response.interrupted or not response.complete:
             metadata["interrupted"] = True
+        if turn.output is not None:  # the text is the JSON of an output_type
+            metadata["structured"] = True
+            metadata["output_type"] = turn.output.name
+            if "output_error" in response.details:
+                metadata["output_valid"] = False
         reply = Message(
             role=Role.ASSISTANT,
             content=response.text,

@@ -24,6 +24,7 @@ import json
 import uuid
 from typing import Any
 
+from fakes import structured_checks
 from fakes._server import (
     FakeServer,
     Handler,
@@ -135,7 +136,7 @@ class FakeAnthropicServer(FakeServer):
             handler.send_json(404, error_body(404, f"no route {request.method} {request.path}"))
 
     def _messages(self, handler: Handler, body: dict[str, Any], reply: Reply) -> None:
-        problem = refusal(body)
+        problem = refusal(body) or structured_checks.anthropic(body)
         if problem is not None:  # what the real API refuses, it refuses here too
             handler.send_json(400, error_body(400, problem))
             return

@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from fakes import structured_checks
 from fakes._server import FakeServer, Handler, RecordedRequest, Reply, b64decode, pdf_pages, sign
 from fakes.gemini_checks import call_fingerprint, field, refusal
 
@@ -120,7 +121,7 @@ class FakeGeminiServer(FakeServer):
     ) -> None:
         model = path.rsplit("/", 1)[-1].split(":", 1)[0]
         with self._lock:
-            problem = refusal(body, model, self.signed)
+            problem = refusal(body, model, self.signed) or structured_checks.gemini(body, model)
         if problem is not None:  # what the real API refuses, it refuses here too
             handler.send_json(400, error_body(400, problem))
             return

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from fakes import structured_checks
 from fakes._server import FakeServer, Handler, RecordedRequest, Reply, b64decode
 
 __all__ = ["FakeOllamaServer", "Reply"]
@@ -132,7 +133,8 @@ class FakeOllamaServer(FakeServer):
             message = f'model "{model}" not found, try pulling it first'
             handler.send_json(404, {"error": message})
             return
-        problem = self._refusal(body)
+        schema_problem = structured_checks.ollama(body)
+        problem = self._refusal(body) or (schema_problem and (400, schema_problem))
         if problem is not None:  # what Ollama refuses, it refuses here too
             handler.send_json(problem[0], {"error": problem[1]})
             return

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from fakes import structured_checks
 from fakes._server import ThreadedServer
 from fakes.openai_checks import REASONING_MODELS, refusal
 
@@ -173,7 +174,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _chat(self, body: dict[str, Any], reply: Reply) -> None:
         if reply.delay:
             time.sleep(reply.delay)
-        problem = refusal(body)
+        schema_problem = structured_checks.openai(body)
+        problem = refusal(body) or (schema_problem and (schema_problem, "response_format", None))
         if problem is not None:  # what the real API refuses, it refuses here too
             message, param, code = problem
             error = {"message": message, "type": "invalid_request_error", "param": param}
