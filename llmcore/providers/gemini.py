@@ -110,6 +110,9 @@ def _parts(message: Message) -> list[dict[str, Any]]:
             wire["thought_signature"] = signature
             signature = None
         out.append(wire)
+    if signature is not None and out:
+        # A stream's closing signature (a part of empty text, after the answer) signs the last.
+        out[-1]["thought_signature"] = signature
     return out or [{"text": message.content}]
 
 

@@ -14,7 +14,8 @@ one it would refuse gets its 400 ``INVALID_ARGUMENT``. With a
 ``thinkingConfig`` the reply carries a thought summary (``thought: true``,
 with ``includeThoughts``), ``thoughtsTokenCount`` in its usage, and a
 ``thoughtSignature`` on its first function call (else on its last text
-part); a function call it signed must come back with that signature.
+part; a stream ends with a part of empty text holding it, as Gemini's
+does); a function call it signed must come back with that signature.
 
 Counts: ``countTokens`` answers ``words + 2`` per content plus
 :data:`IMAGE_TOKENS` per image and :data:`PAGE_TOKENS` per PDF page; a
@@ -175,14 +176,20 @@ class FakeGeminiServer(FakeServer):
                 handler.send_json(200, blocked, reply.headers)
             return
 
-        def candidate(piece: str, finish: str | None = None, first: bool = True) -> dict[str, Any]:
+        def candidate(
+            piece: str, finish: str | None = None, first: bool = True, stream: bool = False
+        ) -> dict[str, Any]:
             parts: list[dict[str, Any]] = [*summary] if first else []
             if piece:
                 parts.append({"text": piece})
             if finish:  # function calls come whole, with the last chunk
                 parts += calls
-                if thinking and not calls and piece:  # no call: the last text part is signed
-                    parts[-1] = {**parts[-1], "thoughtSignature": sign("thought-text", text)}
+                if thinking and not calls and text:  # no call: the answer's last part is signed
+                    signed = {"thoughtSignature": sign("thought-text", text)}
+                    if stream:  # a stream ends with a part of empty text holding it
+                        parts.append({"text": "", **signed})
+                    else:
+                        parts[-1] = {**parts[-1], **signed}
             content = {"role": "model", "parts": parts} if parts else {"role": "model"}
             out: dict[str, Any] = {"content": content, "index": 0}
             if finish:
@@ -211,7 +218,9 @@ class FakeGeminiServer(FakeServer):
             is_last = i == len(pieces) - 1 and reply.cut_after is None
             chunk = {
                 **base,
-                "candidates": [candidate(piece, finish if is_last else None, first=i == 0)],
+                "candidates": [
+                    candidate(piece, finish if is_last else None, first=i == 0, stream=True)
+                ],
             }
             chunk["usageMetadata"] = usage if is_last else head
             event(chunk)
