@@ -88,15 +88,24 @@ class ToolResultPart(
 
     Attributes:
         call_id: the id of the :class:`ToolCallPart` it answers.
-        content: the result as text.
+        content: the result as text: what every provider can send (for a
+            result with structured content, its JSON; images and resources
+            are named in it).
         is_error: the tool failed (the content says how).
         name: the tool's name (some providers need it with the result).
+        structured: the result's structured content (JSON), when the tool
+            returned one (an MCP tool's ``structuredContent``).
+        parts: the result's own content in order (text, images, documents
+            such as an MCP tool's embedded resources), when it holds more
+            than ``content`` says; empty for a plain text result.
     """
 
     call_id: str
     content: str
     is_error: bool = False
     name: str | None = None
+    structured: Any = None
+    parts: list[TextPart | ImagePart | DocumentPart] = msgspec.field(default_factory=list)
 
 
 class ReasoningPart(

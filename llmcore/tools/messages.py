@@ -3,8 +3,10 @@
 A model's tool calls are :class:`~llmcore.parts.ToolCallPart` s of its
 assistant message (after its text, if any), and each result is a ``tool``
 message with one :class:`~llmcore.parts.ToolResultPart` (call id, content,
-``is_error``, the tool's name). Stored this way a session replays to any
-provider, each mapping them to its own format.
+``is_error``, the tool's name, and the result's structured content and own
+parts when it has them: an MCP tool's JSON, images, embedded resources).
+Stored this way a session replays to any provider, each mapping them to its
+own format.
 """
 
 from __future__ import annotations
@@ -30,7 +32,12 @@ def assistant_message(text: str, calls: Sequence[ToolCall], session_id: str = ""
 def tool_message(call: ToolCall, result: ToolResult, session_id: str = "") -> Message:
     """The message carrying a tool's result back to the model."""
     part = ToolResultPart(
-        call_id=call.id, content=result.content, is_error=result.is_error, name=call.name
+        call_id=call.id,
+        content=result.content,
+        is_error=result.is_error,
+        name=call.name,
+        structured=result.structured,
+        parts=list(result.parts),
     )
     return Message(role=Role.TOOL, content=result.content, parts=[part], session_id=session_id)
 

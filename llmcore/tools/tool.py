@@ -13,13 +13,14 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 import anyio.to_thread
 import msgspec
 
 from llmcore.exceptions import InvalidRequestError
+from llmcore.parts import DocumentPart, ImagePart, TextPart
 
 __all__ = ["FunctionTool", "Tool", "ToolResult", "as_tool", "tool"]
 
@@ -28,10 +29,28 @@ _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 @dataclass(slots=True)
 class ToolResult:
-    """What a tool returned: text for the model, and whether it failed."""
+    """What a tool returned: text for the model, whether it failed, and its richer content.
+
+    Attributes:
+        content: the result as text; what the model gets from every provider.
+        is_error: the tool failed (``content`` says how).
+        structured: the result's structured content (JSON), if any.
+        parts: the result's own content as parts (text, images, documents),
+            when it holds more than ``content`` says. Kept with the tool
+            message (a session stores them), sent to providers that take them.
+
+    A function tool may return a ToolResult itself, e.g. to hand back an image::
+
+        @tool()
+        def chart() -> ToolResult:
+            image = ImagePart(media_type="image/png", data=draw())
+            return ToolResult("[chart: image/png]", parts=[image])
+    """
 
     content: str
     is_error: bool = False
+    structured: Any = None
+    parts: list[TextPart | ImagePart | DocumentPart] = field(default_factory=list)
 
 
 @runtime_checkable
@@ -70,7 +89,7 @@ class FunctionTool:
         self._is_async = inspect.iscoroutinefunction(fn)
 
     async def call(self, arguments: dict[str, Any]) -> ToolResult:
-        """Validate the arguments, run the function, and return its result as text."""
+        """Validate the arguments, run the function, return its result (text, or its ToolResult)."""
         try:
             args = msgspec.convert(arguments, self._args_type, strict=False)
         except msgspec.ValidationError as exc:
@@ -80,6 +99,8 @@ class FunctionTool:
             value = await self.fn(**kwargs)
         else:
             value = await anyio.to_thread.run_sync(lambda: self.fn(**kwargs))
+        if isinstance(value, ToolResult):  # text, error flag and parts chosen by the function
+            return value
         return ToolResult(_to_text(value))
 
     def __repr__(self) -> str:

@@ -3,22 +3,23 @@
 A plain text message stores no parts at all (its ``content`` is the whole
 message, as in the stores' earlier formats). Any other message stores its
 parts as a JSON list in which each image or document given as bytes is
-replaced by ``{"type": "image", "media_type": ..., "blob": SHA256}``; the
-bytes go to the store's blob table (or folder) once per session and hash,
-however many messages refer to them.
+replaced by ``{"type": "image", "media_type": ..., "blob": SHA256}`` (so
+is each one among a tool result's own ``parts``); the bytes go to the
+store's blob table (or folder) once per session and hash, however many
+messages refer to them.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 import msgspec
 
 from llmcore.exceptions import SessionStorageError
 from llmcore.models import Message
-from llmcore.parts import DocumentPart, ImagePart, Part, digest
+from llmcore.parts import DocumentPart, ImagePart, Part, ToolResultPart, digest
 
 __all__ = ["blob_refs", "decode_parts", "encode_parts", "split_parts", "stored_parts"]
 
@@ -42,20 +43,34 @@ def split_parts(message: Message) -> tuple[list[Any] | None, dict[str, bytes]]:
     blobs: dict[str, bytes] = {}
     out: list[Any] = []
     for part in parts:
-        if isinstance(part, ImagePart | DocumentPart) and part.data is not None:
-            sha = digest(part)
-            blobs[sha] = part.data
-            ref: dict[str, Any] = {
-                "type": "image" if type(part) is ImagePart else "document",
-                "media_type": part.media_type,
-                "blob": sha,
-            }
-            if isinstance(part, DocumentPart) and part.name is not None:
-                ref["name"] = part.name
-            out.append(ref)
+        if type(part) is ToolResultPart and any(map(_is_blob, part.parts)):
+            # A tool result's own images and documents are stored by hash too.
+            result = msgspec.to_builtins(msgspec.structs.replace(part, parts=[]))
+            result["parts"] = [_blob_ref(p, blobs) if _is_blob(p) else p for p in part.parts]
+            out.append(result)
+        elif _is_blob(part):
+            out.append(_blob_ref(part, blobs))
         else:
             out.append(part)
     return out, blobs
+
+
+def _is_blob(part: Part) -> TypeGuard[ImagePart | DocumentPart]:
+    return isinstance(part, ImagePart | DocumentPart) and part.data is not None
+
+
+def _blob_ref(part: ImagePart | DocumentPart, blobs: dict[str, bytes]) -> dict[str, Any]:
+    """The stored form of a binary part: its media type and hash (the bytes go to ``blobs``)."""
+    sha = digest(part)
+    blobs[sha] = part.data or b""
+    ref: dict[str, Any] = {
+        "type": "image" if type(part) is ImagePart else "document",
+        "media_type": part.media_type,
+        "blob": sha,
+    }
+    if part.name is not None:
+        ref["name"] = part.name
+    return ref
 
 
 def encode_parts(message: Message) -> tuple[bytes | None, dict[str, bytes]]:
@@ -74,6 +89,15 @@ def blob_refs(stored: bytes | str | list[Any] | None) -> set[str]:
     return {m.decode() for m in _BLOB.findall(raw)}
 
 
+def _fill_blobs(items: list[Any], blobs: Mapping[str, bytes]) -> None:
+    """Replace each ``{"blob": SHA256}`` reference in ``items`` by the part with its bytes."""
+    for i, item in enumerate(items):
+        sha = item.get("blob") if isinstance(item, dict) else None
+        if sha is not None:
+            item = items[i] = {k: v for k, v in item.items() if k != "blob"}
+            item["data"] = blobs[sha]
+
+
 def decode_parts(
     stored: bytes | str | list[Any] | None, blobs: Mapping[str, bytes], *, where: str = ""
 ) -> list[Part]:
@@ -89,11 +113,10 @@ def decode_parts(
         return []
     try:
         raw = msgspec.json.decode(stored) if isinstance(stored, bytes | str) else list(stored)
-        for i, item in enumerate(raw):
-            sha = item.get("blob") if isinstance(item, dict) else None
-            if sha is not None:
-                item = raw[i] = {k: v for k, v in item.items() if k != "blob"}
-                item["data"] = blobs[sha]
+        _fill_blobs(raw, blobs)
+        for item in raw:
+            if isinstance(item, dict) and isinstance(item.get("parts"), list):
+                _fill_blobs(item["parts"], blobs)  # a tool result's own parts
         return msgspec.convert(raw, list[Part])
     except KeyError as exc:
         raise SessionStorageError(
