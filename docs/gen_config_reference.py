@@ -143,6 +143,24 @@ DESCRIPTIONS: dict[str, str] = {
     '`{Authorization = "Bearer ..."}`. Never logged.',
     "mcp.servers.timeout": "Seconds to start and connect, and per request.",
     "mcp.servers.enabled": "Set false to keep a server configured but unused.",
+    "mcp.servers.protocol": "`auto` (discover the protocol, else the 2025 handshake) or "
+    "`legacy` (always the `initialize` handshake).",
+    "mcp.servers.tools_ttl": "Seconds its tool list is reused when the server gives no ttl "
+    "of its own (default: until it announces a change or reconnects).",
+    "mcp.servers.sampling": "Answer its `sampling/createMessage` requests with llmcore's "
+    "providers.",
+    "mcp.servers.sampling_provider": "Provider that answers them (default: "
+    "`llmcore.default_provider`).",
+    "mcp.servers.sampling_model": "Model that answers them (default: the provider's).",
+    "mcp.servers.auth": "`oauth`: get a token from the server's authorization server "
+    "(see `oauth`); `none`: no OAuth (static `headers` still work).",
+    "mcp.servers.oauth.client_id": "OAuth client id (default: registered dynamically at login).",
+    "mcp.servers.oauth.client_secret": "With it: the client credentials grant; without: "
+    "`llmchat mcp login NAME`. Never logged.",
+    "mcp.servers.oauth.scope": "Scopes to ask for, space-separated (default: the server's).",
+    "mcp.servers.oauth.issuer": "The authorization server the client credentials belong to.",
+    "mcp.servers.oauth.redirect_port": "`llmchat mcp login`: loopback port of the redirect "
+    "(0: any free port).",
     "mcp.serve.host": "`llmchat mcp serve` over HTTP: the address to listen on. "
     "Any other than loopback needs a token.",
     "mcp.serve.port": "Its port.",
@@ -247,7 +265,9 @@ def _sections(
         if struct is None:
             leaves = True
         elif named:
-            found.append(([*path, name, NAME], struct, sub, True))
+            # The named section itself, then the tables inside it ([mcp.servers.NAME.oauth]).
+            own, *inner = _sections(struct, [*path, name, NAME], {})
+            found += [(own[0], own[1], sub, True), *inner]
         else:
             found.extend(_sections(struct, [*path, name], sub))
     if leaves and path:

@@ -21,6 +21,7 @@ from llmcore.chat_options import ChatOptions, split_options
 from llmcore.config.loader import ResolvedConfig, load_config
 from llmcore.config.schema import LLMCoreConfig
 from llmcore.exceptions import ConfigError, InvalidRequestError, PipelineError
+from llmcore.mcp.handlers import MCPHandlers
 from llmcore.pipeline import Pipeline, PipelineLoader
 from llmcore.pipeline.stream import ChatStream, StreamRegistry
 from llmcore.providers.base import resolve_settings
@@ -30,6 +31,7 @@ from llmcore.storage.sessions.base import check_session_id
 from llmcore.turn import RagRequest, Turn
 
 if TYPE_CHECKING:
+    from llmcore.mcp.requests import MCPContext
     from llmcore.tools.tool import Tool
 
 
@@ -48,6 +50,15 @@ def _check_rounds(rounds: object) -> int | None:
             f"max_tool_rounds must be a non-negative integer, got {rounds!r}."
         )
     return rounds
+
+
+def _check_handlers(handlers: object) -> MCPHandlers | None:
+    if handlers is None or isinstance(handlers, MCPHandlers):
+        return handlers
+    raise InvalidRequestError(
+        f"mcp_handlers must be an llmcore.mcp.MCPHandlers, got {type(handlers).__name__}: "
+        "pass MCPHandlers(on_elicit=your_function)."
+    )
 
 
 def _check_retries(retries: object) -> int | None:
@@ -81,6 +92,9 @@ class LLMCore(SessionMethods, VectorStoreMethods, MCPMethods):
             ``$XDG_CONFIG_HOME/llmcore/config.toml``
             (``~/.config/llmcore/config.toml``), when it exists; ``False``
             skips it (an application that wants only its own settings).
+        mcp_handlers: how the application answers MCP servers that ask
+            for input mid-call (:class:`~llmcore.mcp.handlers.MCPHandlers`
+            with ``on_elicit``); a call's own ``mcp_handlers`` win over it.
 
     Raises:
         ConfigError: the configuration is invalid.
@@ -100,6 +114,7 @@ class LLMCore(SessionMethods, VectorStoreMethods, MCPMethods):
         *,
         dotenv_path: str | os.PathLike[str] | None = ".env",
         user_config: bool = True,
+        mcp_handlers: MCPHandlers | None = None,
     ):
         self._resolved: ResolvedConfig = load_config(
             overrides=config_overrides,
@@ -114,6 +129,7 @@ class LLMCore(SessionMethods, VectorStoreMethods, MCPMethods):
         folders = [path.parent for path in self._resolved.files]  # stages next to config files
         self._pipelines = PipelineLoader(self._services, config.pipelines.paths, folders)
         self._global_tools: list[Tool] | None = None
+        self._mcp_handlers = _check_handlers(mcp_handlers)
         self._streams = StreamRegistry()
         # Build the default pipeline now: a bad definition fails here, not mid-turn.
         self._pipelines.load(config.pipelines.default)
@@ -197,7 +213,8 @@ class LLMCore(SessionMethods, VectorStoreMethods, MCPMethods):
             turn.output = output_spec(output_type)  # a type that cannot be sent fails here
         turn.output_retries = _check_retries(options.get("output_retries"))
         own = options
-        turn.tools = await self._tools(own.get("tools"), own.get("mcp_servers"))
+        mcp = self._mcp_context(turn, own.get("mcp_handlers"))
+        turn.tools = await self._tools(own.get("tools"), own.get("mcp_servers"), mcp)
         turn.max_tool_rounds = _check_rounds(own.get("max_tool_rounds"))
         turn.mcp_resources = [_check_resource_ref(r) for r in own.get("mcp_resources") or ()]
         attachments = own.get("attachments")
@@ -407,8 +424,23 @@ class LLMCore(SessionMethods, VectorStoreMethods, MCPMethods):
             ) from None
         return {key: getattr(merged, key) for key in given}
 
+    def _mcp_context(self, turn: Turn, handlers: MCPHandlers | None) -> MCPContext:
+        """What a turn's MCP calls answer servers' requests with, and record them on."""
+        from llmcore.mcp.requests import MCPContext
+
+        own = _check_handlers(handlers)
+        default = self.config.llmcore.default_provider
+        return MCPContext(
+            handlers=own.over(self._mcp_handlers) if own else self._mcp_handlers or MCPHandlers(),
+            provider=lambda name: self._services.provider(name or default),
+            records=turn.mcp_requests,
+        )
+
     async def _tools(
-        self, tools: Sequence[Any] | None, mcp_servers: Sequence[str] | None
+        self,
+        tools: Sequence[Any] | None,
+        mcp_servers: Sequence[str] | None,
+        mcp: MCPContext | None = None,
     ) -> list[Tool]:
         from llmcore._util.loading import import_object
         from llmcore.tools.tool import as_tool
@@ -430,7 +462,7 @@ class LLMCore(SessionMethods, VectorStoreMethods, MCPMethods):
             from llmcore.mcp.tools import mcp_tools
 
             servers = None if mcp_servers is None else list(mcp_servers)
-            resolved.extend(await mcp_tools(manager, servers))
+            resolved.extend(await mcp_tools(manager, servers, mcp))
         names = [t.name for t in resolved]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:

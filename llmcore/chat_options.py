@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict
 
+from llmcore.mcp.handlers import MCPHandlers  # a real import: the CLI reads these hints
+
 __all__ = ["LLMCORE_OPTIONS", "PROVIDER_OPTIONS", "ChatOptions", "split_options"]
 
 
@@ -45,6 +47,9 @@ class ChatOptions(TypedDict, total=False):
             configured ones; ``[]`` for none).
         mcp_resources: MCP resources to add to the context, as
             ``"server:uri"``; counted and truncated like documents.
+        mcp_handlers: this call's answers to MCP servers that ask for
+            input (:class:`~llmcore.mcp.handlers.MCPHandlers`); they win
+            over ``LLMCore(mcp_handlers=...)``.
         attachments: files, bytes or URLs sent with the message: paths,
             ``bytes``, ``(bytes, media_type)``, URLs or part objects (see
             :mod:`llmcore.attachments`); images, PDFs, text files.

@@ -152,6 +152,8 @@ class Turn:
     payload: list[Message] = field(default_factory=list)
     #: ``payload`` as MCP types (``format_mcp``, when MCP formatting is on).
     mcp_payload: MCPPayload | None = None
+    #: What MCP servers asked during the turn (elicitations, sampling), in order.
+    mcp_requests: list[MCPRequestRecord] = field(default_factory=list)
     budget: TokenBudget = field(default_factory=TokenBudget)
     context: ContextReport = field(default_factory=ContextReport)
     request: ModelRequest | None = None

@@ -143,13 +143,15 @@ def chat_command(
 async def _one_shot(
     ctx: click.Context, message: str, kwargs: dict[str, Any], stream: bool, trace: bool
 ) -> None:
+    from llmcore.cli.elicit import one_shot_handlers
     from llmcore.cli.render import interruptible, show_stream, show_text, stage_table
 
     con = console() if sys.stdout.isatty() else None
     turn = None
     async with open_llm(ctx) as llm:
         with interruptible() as interrupt:
-            turn = await llm.chat_turn(message, stream=stream, **kwargs)
+            handlers = one_shot_handlers(con)  # MCP servers that ask: a form, or declined
+            turn = await llm.chat_turn(message, stream=stream, mcp_handlers=handlers, **kwargs)
             if turn.chunks is None:
                 show_text(turn.response.text, con)
             else:

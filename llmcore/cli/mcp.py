@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 __all__ = ["mcp_group"]
@@ -9,7 +11,7 @@ __all__ = ["mcp_group"]
 
 @click.group("mcp")
 def mcp_group() -> None:
-    """The Model Context Protocol: serve llmcore, list servers' resources."""
+    """The Model Context Protocol: serve llmcore, list servers' resources, log in to servers."""
 
 
 @mcp_group.command("serve")
@@ -123,3 +125,46 @@ def resources_command(ctx: click.Context, server: str | None) -> None:
                 click.echo(f"{info.ref}\t{info.mime_type or ''}\t{info.description or info.name}")
 
     anyio.run(run)
+
+
+@mcp_group.command("login")
+@click.argument("server")
+@click.option(
+    "--timeout",
+    default=300.0,
+    show_default=True,
+    type=click.FloatRange(min=1),
+    help="Seconds to wait for the login to be finished in the browser.",
+)
+@click.pass_context
+def login_command(ctx: click.Context, server: str, timeout: float) -> None:
+    """Log in to the OAuth-protected MCP server SERVER (authorization code with PKCE).
+
+    Prints the URL to open in a browser (none is opened for you) and waits
+    for the browser to come back to http://127.0.0.1:PORT/callback. The
+    tokens are kept in ~/.config/llmcore/mcp-oauth/, readable only by you,
+    and refreshed before they expire. SERVER needs auth = "oauth" and no
+    oauth.client_secret in its [mcp.servers.SERVER] section.
+    """
+    import anyio
+
+    from llmcore.cli._common import load_resolved
+    from llmcore.config.suggest import did_you_mean
+    from llmcore.mcp.oauth_login import login
+
+    servers = load_resolved(ctx).config.mcp.servers
+    settings = servers.get(server)
+    if settings is None:
+        known = ", ".join(sorted(servers)) or "none"
+        raise click.UsageError(
+            f"No MCP server named {server!r} (servers: {known}).{did_you_mean(server, servers)}"
+        )
+
+    def show(url: str, redirect_uri: str) -> None:
+        click.echo(f"Open this URL in a browser to log in to MCP server {server!r}:\n")
+        click.echo(f"  {url}\n")
+        click.echo(f"Waiting for the browser to come back to {redirect_uri} (Ctrl-C to stop)...")
+        sys.stdout.flush()
+
+    path = anyio.run(lambda: login(server, settings, show_url=show, time_limit=timeout))
+    click.echo(f"Logged in to {server!r}; its tokens are in {path} (readable only by you).")

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from llmcore.api import LLMCore
+    from llmcore.mcp.handlers import MCPHandlers
 
 __all__ = ["PROMPT", "history_path", "initial_state", "run_repl"]
 
@@ -70,6 +71,7 @@ async def run_repl(
     from rich.markup import escape
 
     from llmcore.cli._common import console
+    from llmcore.cli.elicit import form_handlers
 
     con = console()
     path = history_path()
@@ -96,7 +98,7 @@ async def run_repl(
             if result.exit:
                 break
             continue
-        await _turn(llm, state, line, con, stream, trace)
+        await _turn(llm, state, line, con, stream, trace, form_handlers(prompt, con))
     await _goodbye(llm, state, con)
 
 
@@ -115,7 +117,13 @@ async def _goodbye(llm: LLMCore, state: ReplState, con: Console) -> None:
 
 
 async def _turn(
-    llm: LLMCore, state: ReplState, line: str, con: Console, stream: bool, trace: bool = False
+    llm: LLMCore,
+    state: ReplState,
+    line: str,
+    con: Console,
+    stream: bool,
+    trace: bool = False,
+    handlers: MCPHandlers | None = None,
 ) -> None:
     from llmcore.cli.errors import describe_error
     from llmcore.cli.render import footer, interruptible, show_stream, show_text, stage_table
@@ -124,7 +132,10 @@ async def _turn(
     turn = None
     try:
         with interruptible() as interrupt:
-            turn = await llm.chat_turn(line, stream=stream, **state.chat_kwargs())
+            # MCP servers that ask for input mid-call get a form (handlers).
+            turn = await llm.chat_turn(
+                line, stream=stream, mcp_handlers=handlers, **state.chat_kwargs()
+            )
             state.attachments.clear()  # sent with this message
             if turn.chunks is None:
                 show_text(turn.response.text, con)

@@ -117,6 +117,13 @@ def _resolve(text: str, tp: Any, data: Any) -> tuple[tuple[str, ...], bool] | No
             if text.endswith("_" + key) and len(text) > len(key) + 1:
                 head = text[: -len(key) - 1]
                 return ((head, key), _wants_text(inner_fields[key]))
+        # A table inside it: "<name>_oauth_client_id" ([mcp.servers.NAME.oauth]).
+        for key in sorted(inner_fields, key=len, reverse=True):
+            at = text.find(f"_{key}_")
+            if at > 0 and describe(inner_fields[key])[0] == "struct":
+                inner = _resolve(text[at + 1 :], value_type, None)
+                if inner:
+                    return ((text[:at], *inner[0]), inner[1])
     return None
 
 

@@ -21,6 +21,7 @@ __all__ = [
     "CoreSettings",
     "EmbeddingModelSettings",
     "LLMCoreConfig",
+    "MCPOAuthSettings",
     "MCPServeSettings",
     "MCPServerSettings",
     "MCPSettings",
@@ -250,6 +251,27 @@ class PipelineSettings(_Section, frozen=True, kw_only=True, forbid_unknown_field
     paths: list[str] = msgspec.field(default_factory=list)
 
 
+class MCPOAuthSettings(_Section, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[mcp.servers.NAME.oauth]``: how llmcore gets a token for an OAuth-protected server.
+
+    With ``client_secret``: the client-credentials grant. Without: the
+    authorization-code grant with PKCE, through ``llmchat mcp login NAME``.
+    """
+
+    client_id: str | None = None
+    client_secret: str | None = None
+    scope: str | None = None
+    issuer: str | None = None
+    redirect_port: Annotated[int, Meta(ge=0, le=65535)] = 0
+
+    def __post_init__(self) -> None:
+        if self.client_secret and not self.client_id:
+            raise ValueError(
+                "client_secret: a client secret needs its client_id (the client credentials "
+                "grant sends both)"
+            )
+
+
 class MCPServerSettings(_Section, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """An ``[mcp.servers.NAME]`` section: a stdio command or a URL."""
 
@@ -260,6 +282,20 @@ class MCPServerSettings(_Section, frozen=True, kw_only=True, forbid_unknown_fiel
     headers: dict[str, str] = msgspec.field(default_factory=dict)
     timeout: PositiveFloat = 30.0
     enabled: bool = True
+    protocol: Literal["auto", "legacy"] = "auto"
+    tools_ttl: PositiveFloat | None = None
+    sampling: bool = False
+    sampling_provider: str | None = None
+    sampling_model: str | None = None
+    auth: Literal["none", "oauth"] = "none"
+    oauth: MCPOAuthSettings = msgspec.field(default_factory=MCPOAuthSettings)
+
+    def __post_init__(self) -> None:
+        if self.auth == "oauth" and not self.url:
+            raise ValueError(
+                "auth: OAuth is for servers reached by url (streamable HTTP); a stdio "
+                "command gets its credentials from env"
+            )
 
 
 class MCPServeSettings(_Section, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -18,16 +18,29 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, InvalidStateError
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import anyio
 
-__all__ = ["HTTPTarget", "Opening", "describe_target", "failure_cause", "hold_session", "leaves"]
+if TYPE_CHECKING:
+    from llmcore.mcp.requests import Routes
+
+__all__ = [
+    "HTTPTarget",
+    "Opening",
+    "SessionOptions",
+    "describe_target",
+    "failure_cause",
+    "hold_session",
+    "leaves",
+]
+
+logger = logging.getLogger("llmcore.mcp")
 
 #: Longest excerpt of a server's stray stdout line quoted in an error.
 _EXCERPT = 60
@@ -39,10 +52,13 @@ _HTTP_STAND_INS = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class HTTPTarget:
-    """A streamable-HTTP server: its URL and the headers every request carries."""
+    """A streamable-HTTP server: its URL, the headers every request carries, its OAuth."""
 
     url: str
     headers: dict[str, str] = field(default_factory=dict)
+    #: Makes the requests' httpx2.Auth (llmcore.mcp.oauth), on the portal's loop: the
+    #: SDK's OAuth holds an anyio lock, which belongs to the loop it was made in.
+    auth: Callable[[], Any] | None = None
 
     def __repr__(self) -> str:  # the headers may hold a token
         return f"HTTPTarget({_safe_url(self.url)!r})"
@@ -60,11 +76,28 @@ class Opening:
         self.ready: Future[tuple[Any, anyio.Event]] = Future()
         self.faults: list[Exception] = []
         self.http_errors: list[str] = []
+        self.auth_errors: list[Exception] = []
+        #: How many times the server said its tool list changed (a cache compares it).
+        self.tool_changes = 0
+        #: Called with an OAuth failure, to end the calls waiting for an answer.
+        self.on_auth_error: Callable[[Exception], None] | None = None
+        self.scope: anyio.CancelScope | None = None  # the opening's, while it opens
 
     async def message_handler(self, message: Any) -> None:
-        """The SDK client's message handler: keep transport faults, ignore the rest."""
+        """The SDK client's message handler: transport faults, tool-list changes."""
         if isinstance(message, Exception):
             self.faults.append(message)
+        elif getattr(message, "method", None) == "notifications/tools/list_changed":
+            self.tool_changes += 1
+
+    def auth_failed(self, exc: Exception) -> None:
+        """OAuth could not get a token: fail the opening (or the calls) now, not at the timeout."""
+        self.auth_errors.append(exc)
+        if _settle(self.ready, exc):
+            if self.scope is not None:  # stop opening: the caller has its answer
+                self.scope.cancel()
+        elif self.on_auth_error is not None:
+            self.on_auth_error(exc)
 
     async def response_hook(self, response: Any) -> None:
         """An HTTP response hook: keep error statuses (the SDK's error does not say them).
@@ -80,36 +113,67 @@ class Opening:
         return self.ready.result(timeout=timeout)
 
 
-async def hold_session(target: Any, time_limit: float, opening: Opening) -> None:
+@dataclass(frozen=True, slots=True)
+class SessionOptions:
+    """How a session is opened: its protocol era, and who answers the server's requests.
+
+    Attributes:
+        mode: the SDK's ``mode``: ``auto`` or ``legacy``.
+        routes: the callbacks for elicitation and sampling (None: the SDK's refusals).
+        sampling: offer sampling (the server's ``sampling = true``).
+    """
+
+    mode: str = "auto"
+    routes: Routes | None = None
+    sampling: bool = False
+
+
+async def hold_session(
+    target: Any, time_limit: float, opening: Opening, options: SessionOptions | None = None
+) -> None:
     """Open a client session, hand it over through ``opening``, keep it until stopped.
 
     Runs as a task of the manager's portal. Opening takes at most
     ``time_limit`` seconds (the server's ``timeout``); each request has the
-    same read timeout.
+    same read timeout. On a 2026-07-28 connection to a server that announces
+    tool-list changes, a subscription counts them in ``opening.tool_changes``
+    (older servers send the notification unasked).
     """
     from mcp import Client
 
     _quiet_parse_failures()
+    options = options or SessionOptions()
+    routes = options.routes
     stop = anyio.Event()
     try:
         # The deadline covers the opening only; the scope spans the session's life
         # because the client's task groups must close inside the scope they opened in.
         with anyio.CancelScope(deadline=anyio.current_time() + time_limit) as scope:
+            opening.scope = scope
             async with AsyncExitStack() as stack:
                 if isinstance(target, str):
                     target = HTTPTarget(target)
                 if isinstance(target, HTTPTarget):  # our HTTP client, to see its statuses
-                    target = await _http_transport(stack, target.url, target.headers, opening)
+                    target = await _http_transport(stack, target, opening)
                 client = await stack.enter_async_context(
                     Client(
                         target,
                         read_timeout_seconds=time_limit,
                         message_handler=opening.message_handler,
+                        mode=options.mode,
+                        client_info=client_info(),
+                        elicitation_callback=routes.on_elicit if routes else None,
+                        sampling_callback=routes.on_sample if routes and options.sampling else None,
                     )
                 )
                 scope.deadline = math.inf
+                opening.scope = None
                 if _settle(opening.ready, (client, stop)):
-                    await stop.wait()
+                    async with anyio.create_task_group() as group:
+                        if _announces_tool_changes(client):
+                            group.start_soon(_count_tool_changes, client, opening)
+                        await stop.wait()
+                        group.cancel_scope.cancel()
                 # else the caller gave up waiting: nobody will use this session
         if scope.cancelled_caught:
             raise TimeoutError(f"the MCP session did not open within {time_limit:g} s")
@@ -119,20 +183,51 @@ async def hold_session(target: Any, time_limit: float, opening: Opening) -> None
         raise
 
 
-async def _http_transport(
-    stack: AsyncExitStack, url: str, headers: dict[str, str], opening: Opening
-) -> Any:
+def client_info() -> Any:
+    from mcp_types import Implementation
+
+    from llmcore import __version__
+
+    return Implementation(name="llmcore", version=__version__)
+
+
+def _announces_tool_changes(client: Any) -> bool:
+    from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+
+    tools = client.server_capabilities.tools
+    return bool(tools and tools.list_changed) and client.protocol_version in (
+        MODERN_PROTOCOL_VERSIONS
+    )
+
+
+async def _count_tool_changes(client: Any, opening: Opening) -> None:
+    """Listen for tool-list changes (2026-07-28): each one makes the cached list stale."""
+    try:
+        async with client.listen(tools_list_changed=True) as subscription:
+            async for _ in subscription:
+                opening.tool_changes += 1
+    except Exception as exc:  # the server may refuse; the list's ttl still applies
+        logger.debug("MCP tool-list subscription ended: %r", exc)
+
+
+async def _http_transport(stack: AsyncExitStack, target: HTTPTarget, opening: Opening) -> Any:
     import httpx2  # the MCP SDK's HTTP client
     from mcp.client.streamable_http import streamable_http_client
 
+    auth = None
+    if target.auth is not None:
+        from llmcore.mcp.oauth import ReportingAuth
+
+        auth = ReportingAuth(target.auth(), opening.auth_failed)
     # The SDK's default timeouts: 30 s, and 300 s to read (a server may hold a stream open).
     http = httpx2.AsyncClient(
-        headers=headers,
+        headers=target.headers,
         timeout=httpx2.Timeout(30.0, read=300.0),
         event_hooks={"response": [opening.response_hook]},
+        auth=auth,
     )
     await stack.enter_async_context(http)
-    return streamable_http_client(url, http_client=http)
+    return streamable_http_client(target.url, http_client=http)
 
 
 class _ParseFailureToDebug(logging.Filter):
@@ -216,12 +311,16 @@ def failure_cause(
     timeout: float,
     faults: Sequence[Exception] = (),
     http_errors: Sequence[str] = (),
+    auth_errors: Sequence[Exception] = (),
 ) -> str:
     """One short sentence saying why opening or using a session failed."""
     from mcp.shared.exceptions import MCPError as SDKError
     from mcp_types import CONNECTION_CLOSED, REQUEST_TIMEOUT
 
     found = list(leaves(exc))
+    oauth = next((e for e in [*found, *auth_errors] if _is_oauth_error(e)), None)
+    if oauth is not None:
+        return _oauth_cause(oauth)
     stdio = describe_target(target).startswith("command")
     timed_out = any(
         isinstance(e, TimeoutError) or (isinstance(e, SDKError) and e.code == REQUEST_TIMEOUT)
@@ -262,6 +361,23 @@ def failure_cause(
         return f"{type(first).__name__}: {first.strerror}"  # without the path or address
     text = str(first).strip()
     return f"{type(first).__name__}: {text}" if text else type(first).__name__
+
+
+def _is_oauth_error(exc: BaseException) -> bool:
+    from mcp.client.auth import OAuthFlowError
+
+    from llmcore.mcp.oauth_store import LoginRequired
+
+    return isinstance(exc, OAuthFlowError | LoginRequired)
+
+
+def _oauth_cause(exc: BaseException) -> str:
+    from llmcore.mcp.oauth_store import LoginRequired
+
+    if isinstance(exc, LoginRequired):
+        return str(exc)
+    text = str(exc).strip().rstrip(".")
+    return f"OAuth did not give a token ({type(exc).__name__}: {text})"
 
 
 def _http_cause(status: str) -> str:

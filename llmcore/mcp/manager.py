@@ -8,7 +8,11 @@ The sessions live on an event loop of their own, in a background thread
 (an anyio blocking portal). An MCP session is a set of tasks tied to the
 task that opened it; hosting them there means a session opened by one turn
 can serve any later turn, under asyncio or trio, and be closed by whichever
-task calls ``LLMCore.close()``.
+task calls ``LLMCore.close()``. What a server asks during a call
+(elicitation, sampling) is answered in the caller's own loop, through the
+call's :class:`~llmcore.mcp.requests.CallScope`; the call's timeout stops
+meanwhile. A server reached by URL may use OAuth (:mod:`llmcore.mcp.oauth`).
+Tool lists are cached per connection (:meth:`MCPManager.list_tools`).
 
 Every failure is an :class:`~llmcore.exceptions.MCPError` of one line that
 names the server (its config name, and its command's name or URL without
@@ -20,7 +24,10 @@ timed out or that the server answered with an error is not.
 
 from __future__ import annotations
 
+import functools
 import logging
+import math
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -35,11 +42,13 @@ from llmcore.exceptions import MCPError
 from llmcore.mcp.connection import (
     HTTPTarget,
     Opening,
+    SessionOptions,
     describe_target,
     failure_cause,
     hold_session,
     leaves,
 )
+from llmcore.mcp.requests import CallScope, Routes
 
 if TYPE_CHECKING:
     from anyio.from_thread import BlockingPortal
@@ -53,6 +62,8 @@ T = TypeVar("T")
 #: How much longer than its timeout a caller waits for a session to open (the
 #: opening itself is bounded by the timeout, on the portal, which starts a moment later).
 _OPEN_MARGIN = 0.1
+#: Most pages of a tool list read (a server whose cursor never ends cannot hang a turn).
+_MAX_PAGES = 100
 
 
 @dataclass(slots=True)
@@ -61,8 +72,11 @@ class _Connection:
     stop: anyio.Event
     done: Future[Any]
     opening: Opening  # its faults and HTTP errors, for the causes of failed calls
+    routes: Routes  # the calls in progress, for the server's own requests
     seen_http_errors: int = 0
     tools: list[Any] | None = None
+    tools_expire: float = math.inf  # time.monotonic() after which the list is stale
+    tools_seen: int = 0  # the server's tool-list changes the list includes
 
 
 class MCPManager:
@@ -108,18 +122,54 @@ class MCPManager:
     # -- calls ------------------------------------------------------------
 
     async def call(
-        self, server: str, what: str, fn: Callable[[Any], Awaitable[T]], *, retry: bool = True
+        self,
+        server: str,
+        what: str,
+        fn: Callable[[Any], Awaitable[T]],
+        *,
+        retry: bool = True,
+        scope: CallScope | None = None,
     ) -> T:
         """Run ``fn(client)`` on the server's session, in the portal, with its timeout.
 
         Reconnects once if the connection broke; the second failure, a
-        timeout or an error answer from the server is an MCPError.
+        timeout or an error answer from the server is an MCPError. The
+        server's requests during the call (elicitation, sampling) are
+        answered through ``scope``; while they are, the timeout is paused.
         """
         self.check(server)
+        scope = scope or CallScope(server)
+        if not scope.needs_caller:
+            return await self._call(server, what, fn, retry, scope)
+        from anyio.from_thread import BlockingPortal
+
+        # The server's requests are answered in this (the caller's) event loop. The
+        # outcome leaves the portal's task group as it is, not in an exception group.
+        failure: Exception | None = None
+        async with BlockingPortal() as caller:
+            scope.caller = caller
+            try:
+                result = await self._call(server, what, fn, retry, scope)
+            except Exception as exc:
+                failure = exc
+            finally:
+                scope.caller = None
+        if failure is not None:
+            raise failure
+        return result
+
+    async def _call(
+        self,
+        server: str,
+        what: str,
+        fn: Callable[[Any], Awaitable[T]],
+        retry: bool,
+        scope: CallScope,
+    ) -> T:
         for attempt in (1, 2):
             connection = await self._connection(server, what)
             try:
-                return await self._in_portal(self._with_timeout, server, fn, connection.client)
+                return await self._in_portal(self._run_scoped, server, fn, connection, scope)
             except MCPError:
                 raise
             except Exception as exc:
@@ -131,6 +181,7 @@ class MCPManager:
                         timeout=self._timeouts[server],
                         faults=connection.opening.faults,
                         http_errors=connection.opening.http_errors[connection.seen_http_errors :],
+                        auth_errors=connection.opening.auth_errors,
                     )
                     verb = "refused" if answered == "error" else "failed during"
                     raise MCPError(
@@ -145,18 +196,39 @@ class MCPManager:
                 await self._disconnect(server)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _with_timeout(self, server: str, fn: Callable[[Any], Awaitable[T]], client: Any) -> T:
-        with anyio.fail_after(self._timeouts[server]):
-            return await fn(client)
+    async def _run_scoped(
+        self,
+        server: str,
+        fn: Callable[[Any], Awaitable[T]],
+        connection: _Connection,
+        scope: CallScope,
+    ) -> T:
+        """On the portal: the call, reachable by the server's requests, within its timeout."""
+        with connection.routes.running(scope), scope.timeout(self._timeouts[server]):
+            return await fn(connection.client)
 
     async def list_tools(self, server: str) -> list[Any]:
-        """The server's tools (``mcp.types.Tool``), cached until it reconnects."""
+        """The server's tools (``mcp.types.Tool``), reused while fresh.
+
+        A list is reused no longer than until the server says its tools
+        changed, and for the ttl the server gives it (2026-07-28). A ttl of
+        0 from a server that announces its changes (the SDK's default when
+        the server's author set none) and no ttl at all (older servers)
+        leave it to the server's ``tools_ttl``, else to the next change or
+        reconnection; a server that announces nothing and says 0 is asked
+        every time.
+        """
         connection = await self._connection(server, "tools/list")
-        if connection.tools is None:
-            result = await self.call(server, "tools/list", lambda c: c.list_tools())
-            connection = await self._connection(server, "tools/list")
-            connection.tools = list(result.tools)
-        return connection.tools
+        if not _fresh(connection):
+            seen = connection.opening.tool_changes
+            tools, ttl, announces = await self.call(server, "tools/list", _list_tools)
+            connection = await self._connection(server, "tools/list")  # it may have reconnected
+            if ttl is None or (ttl <= 0 and announces):
+                target = self._targets[server]
+                ttl = target.tools_ttl if isinstance(target, MCPServerSettings) else None
+            connection.tools, connection.tools_seen = tools, seen
+            connection.tools_expire = math.inf if ttl is None else time.monotonic() + ttl
+        return list(connection.tools or ())
 
     # -- plumbing ---------------------------------------------------------
 
@@ -193,9 +265,18 @@ class MCPManager:
         portal = await self._get_portal()
         target = self._client_target(server)
         timeout = self._timeouts[server]
+        settings = self._targets[server]
+        settings = settings if isinstance(settings, MCPServerSettings) else None
+        routes = Routes(server, settings)
+        options = SessionOptions(
+            mode=settings.protocol if settings else "auto",
+            routes=routes,
+            sampling=bool(settings and settings.sampling),
+        )
         opening = Opening()
+        opening.on_auth_error = routes.abort_all
         done = await anyio.to_thread.run_sync(
-            lambda: portal.start_task_soon(hold_session, target, timeout, opening)
+            lambda: portal.start_task_soon(hold_session, target, timeout, opening, options)
         )
         try:
             client, stop = await anyio.to_thread.run_sync(
@@ -212,6 +293,7 @@ class MCPManager:
                     timeout=timeout,
                     faults=opening.faults,
                     http_errors=opening.http_errors,
+                    auth_errors=opening.auth_errors,
                 )
                 where = describe_target(self._targets[server])
                 raise MCPError(
@@ -226,14 +308,19 @@ class MCPManager:
                 with anyio.CancelScope(shield=True):
                     await anyio.to_thread.run_sync(portal.call, stop.set)
                 raise
-        return _Connection(client, stop, done, opening, len(opening.http_errors))
+        return _Connection(client, stop, done, opening, routes, len(opening.http_errors))
 
     def _client_target(self, server: str) -> Any:
         target = self._targets[server]
         if not isinstance(target, MCPServerSettings):
             return target
         if target.url:
-            return HTTPTarget(target.url, dict(target.headers))
+            auth = None
+            if target.auth == "oauth":
+                from llmcore.mcp.oauth import server_auth
+
+                auth = functools.partial(server_auth, server, target)
+            return HTTPTarget(target.url, dict(target.headers), auth)
         if target.command:
             from mcp import StdioServerParameters
 
@@ -271,16 +358,49 @@ class MCPManager:
                 await anyio.to_thread.run_sync(lambda: cm.__exit__(None, None, None))
 
 
+def _fresh(connection: _Connection) -> bool:
+    return (
+        connection.tools is not None
+        and connection.tools_seen == connection.opening.tool_changes
+        and time.monotonic() < connection.tools_expire
+    )
+
+
+async def _list_tools(client: Any) -> tuple[list[Any], float | None, bool]:
+    """Every page of the server's tools, from the server itself; the ttl it gave (s);
+    whether it announces changes to them."""
+    from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+
+    tools: list[Any] = []
+    ttl: float | None = None
+    cursor: str | None = None
+    for page_number in range(_MAX_PAGES):
+        # "refresh": the SDK's own cache would hand back what ours just let go stale.
+        page = await client.list_tools(cursor=cursor, cache_mode="refresh")
+        modern = client.protocol_version in MODERN_PROTOCOL_VERSIONS
+        if page_number == 0 and modern and "ttl_ms" in page.model_fields_set:
+            ttl = page.ttl_ms / 1000
+        tools.extend(page.tools)
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    capability = client.server_capabilities.tools
+    return tools, ttl, bool(capability and capability.list_changed)
+
+
 def _opened(future: Future[Any]) -> bool:
     return future.done() and not future.cancelled() and future.exception() is None
 
 
 def _answered(exc: BaseException) -> str | None:
     """Whether the server is alive and answered: "timeout" (too slow), "error", or None."""
+    from mcp.client import InputRequiredRoundsExceededError
     from mcp.shared.exceptions import MCPError as SDKError
     from mcp_types import CONNECTION_CLOSED, REQUEST_TIMEOUT
 
     for e in leaves(exc):
+        if isinstance(e, InputRequiredRoundsExceededError):
+            return "error"  # it kept asking for input: a reconnection would not help
         if isinstance(e, TimeoutError):
             return "timeout"
         if isinstance(e, SDKError) and e.code == REQUEST_TIMEOUT:
