@@ -40,6 +40,7 @@ SECTION_DOCS: dict[str, str] = {
     "context_management": "../concepts/context.md",
     "pipelines": "../concepts/pipelines.md",
     "mcp.servers": "../concepts/mcp.md",
+    "mcp.servers.oauth": "../concepts/mcp.md#oauth",
     "mcp.serve": "../concepts/mcp.md#llmcore-as-an-mcp-server",
     "observability": "../concepts/observability.md",
 }
