@@ -6,8 +6,8 @@ reasoning blocks signed by another, provider-native content. Before each
 request, :func:`compile_request` makes the history valid for the target,
 without changing the stored session:
 
-- tool-call ids the target would refuse (its pattern or length) are
-  rewritten, the same way in the call and in its result;
+- tool-call ids the target would refuse (its pattern or length), or that
+  repeat, are rewritten, the same way in the call and in its results;
 - reasoning written by another provider or model is dropped, or sent as
   plain text (``[context_management] foreign_reasoning``), because only the
   model that signed it accepts it back;
@@ -66,14 +66,14 @@ def _same_model(written: str | None, target: str) -> bool:
 
 def compile_request(provider: BaseProvider, request: ModelRequest) -> ModelRequest:
     """``request`` made valid for ``provider``: the same object if nothing had to change."""
-    pattern = provider.tool_call_id_pattern
+    ids = _CallIds(provider.tool_call_id_pattern)
     messages: list[Message] | None = None
     notes: list[str] = []
     for index, message in enumerate(request.messages):
         parts = message.current_parts()
         if not any(isinstance(p, _NEEDS_LOOK) for p in parts):
             continue
-        new = _compile_parts(provider, request, parts, pattern, notes)
+        new = _compile_parts(provider, request, parts, ids, notes)
         if new is None:
             continue
         if messages is None:
@@ -86,11 +86,40 @@ def compile_request(provider: BaseProvider, request: ModelRequest) -> ModelReque
     return replace(request, messages=messages)
 
 
+class _CallIds:
+    """The ids a request's tool calls go out with: the target's form, and each one once.
+
+    Providers that give calls no id (Gemini, Ollama) leave llmcore to name
+    them per reply (``call_0``...), so a history can repeat an id, which
+    Anthropic refuses; a repeated id is renamed, in its call and its results.
+    """
+
+    def __init__(self, pattern: re.Pattern[str] | None):
+        self.pattern = pattern
+        self.used: set[str] = set()
+        self.current: dict[str, str] = {}  # an id as stored -> as sent, for its results
+
+    def _valid(self, call_id: str) -> str:
+        return call_id if self.pattern is None else safe_call_id(call_id, self.pattern)
+
+    def call(self, call_id: str) -> str:
+        sent = self._valid(call_id)
+        if sent in self.used:
+            digest = hashlib.sha256(f"{call_id}#{len(self.used)}".encode()).hexdigest()
+            sent = "call_" + digest[:24]
+        self.used.add(sent)
+        self.current[call_id] = sent
+        return sent
+
+    def result(self, call_id: str) -> str:
+        return self.current.get(call_id) or self._valid(call_id)
+
+
 def _compile_parts(
     provider: BaseProvider,
     request: ModelRequest,
     parts: list[Part],
-    pattern: re.Pattern[str] | None,
+    ids: _CallIds,
     notes: list[str],
 ) -> list[Part] | None:
     out: list[Part] = []
@@ -113,15 +142,15 @@ def _compile_parts(
             else:
                 changed = True
                 notes.append(f"{part.provider}-native content left out")
-        elif isinstance(part, ToolCallPart) and pattern is not None:
-            new_id = safe_call_id(part.id, pattern)
+        elif isinstance(part, ToolCallPart):
+            new_id = ids.call(part.id)
             if new_id != part.id:
                 changed = True
                 notes.append(f"tool-call ids rewritten for {provider.name}")
                 part = msgspec.structs.replace(part, id=new_id)
             out.append(part)
-        elif isinstance(part, ToolResultPart) and pattern is not None:
-            new_id = safe_call_id(part.call_id, pattern)
+        elif isinstance(part, ToolResultPart):
+            new_id = ids.result(part.call_id)
             if new_id != part.call_id:
                 changed = True
                 part = msgspec.structs.replace(part, call_id=new_id)

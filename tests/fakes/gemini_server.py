@@ -46,6 +46,10 @@ def _words(content: dict[str, Any]) -> int:
     return sum(len(str(p.get("text", "")).split()) for p in content.get("parts") or [])
 
 
+def _id(call: dict[str, Any]) -> dict[str, Any]:
+    return {"id": call["id"]} if call.get("id") else {}
+
+
 def _binary_tokens(content: dict[str, Any]) -> int:
     total = 0
     for part in content.get("parts") or []:
@@ -134,8 +138,8 @@ class FakeGeminiServer(FakeServer):
         users = [c for c in contents if c.get("role") == "user"]
         last = " ".join(str(p.get("text", "")) for p in users[-1].get("parts", [])) if users else ""
         text = self.reply_text(reply, last)
-        calls: list[dict[str, Any]] = [
-            {"functionCall": {"id": c["id"], "name": c["name"], "args": c["arguments"]}}
+        calls: list[dict[str, Any]] = [  # the Gemini API gives calls no id unless scripted
+            {"functionCall": {**_id(c), "name": c["name"], "args": c["arguments"]}}
             for c in reply.tool_calls or []
         ]
         if calls and reply.text is None and reply.chunks is None:
