@@ -172,9 +172,10 @@ def check_answer(request: Elicitation, answer: ElicitationAnswer) -> str | None:
 class ElicitationRecord:
     """A question a server asked during the turn, and how it was answered.
 
-    ``action`` is ``accept``, ``decline`` or ``cancel``, or ``unanswered``
-    when there was no handler (the answer's content is not recorded: it
-    may be private).
+    ``action`` is ``accept``, ``decline`` or ``cancel``; ``unanswered``
+    when there was no handler; ``invalid`` when the answer did not fit the
+    schema (and was not sent). The answer's content is not recorded: it
+    may be private.
     """
 
     server: str

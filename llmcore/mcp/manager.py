@@ -154,6 +154,8 @@ class MCPManager:
                 failure = exc
             finally:
                 scope.caller = None
+                # A question still open (its server died mid-answer) is not waited for.
+                await caller.stop(cancel_remaining=True)
         if failure is not None:
             raise failure
         return result

@@ -189,7 +189,8 @@ class CallScope:
         """In the caller's loop: ask, check the answer, record it."""
         answer = await ask(handler, request)
         problem = check_answer(request, answer)
-        self._record(ElicitationRecord(self.server, request.message, self.tool, answer.action))
+        action = answer.action if problem is None else "invalid"
+        self._record(ElicitationRecord(self.server, request.message, self.tool, action))
         if problem is not None:
             logger.warning(
                 "MCP server %r: the on_elicit answer does not fit: %s", self.server, problem

@@ -16,7 +16,9 @@ Imported for in-process use (:func:`make_server`), run as a script for stdio
 from __future__ import annotations
 
 import base64
+import os
 import sys
+import threading
 from typing import Annotated, Literal
 
 import mcp_types as types
@@ -117,6 +119,13 @@ def make_server(ttl_ms: int | None = None) -> CountingServer:
         if answer.action != "accept":
             return f"Not booked: the user chose {answer.action}."
         return f"Booked {table} on {answer.data.date} for {answer.data.guests}."
+
+    @server.tool()
+    async def book_then_crash(ctx: Context) -> str:
+        """Asks (elicitation/create), and dies a second later without waiting for the answer."""
+        threading.Timer(1.0, os._exit, [3]).start()
+        await ctx.elicit("Which date, and for how many guests?", Booking)
+        return "unreachable"
 
     @server.tool()
     async def haiku(topic: str, ctx: Context) -> str:

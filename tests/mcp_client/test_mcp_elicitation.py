@@ -228,6 +228,35 @@ async def test_a_caller_that_gives_up_while_the_person_thinks_leaves_the_server_
             assert await llm.chat("Weather?") == "Sunny."
 
 
+async def test_a_server_that_dies_mid_question_does_not_wait_for_the_answer(
+    make_llm: MakeLLM, openai_server: FakeOpenAIServer
+) -> None:
+    async def never_answers(request: Elicitation) -> dict[str, Any]:
+        await anyio.sleep(60)
+        return {}
+
+    openai_server.enqueue(
+        Reply(tool_calls=[call("rich__book_then_crash", {})]), Reply(text="It crashed.")
+    )
+    async with make_llm(**stdio("legacy")) as llm:
+        with anyio.fail_after(30):  # not the handler's 60 s
+            reply = await llm.chat("Book", mcp_handlers=MCPHandlers(on_elicit=never_answers))
+    assert reply == "It crashed."
+    result = last_tool_result(openai_server)["content"]
+    assert result.startswith("Error: MCPError: MCP server 'rich' failed during tools/call")
+
+
+async def test_an_answer_that_does_not_fit_is_recorded_as_invalid(
+    make_llm: MakeLLM, openai_server: FakeOpenAIServer
+) -> None:
+    openai_server.enqueue(*book())
+    async with make_llm() as llm:
+        llm.add_mcp_server("rich", make_server())
+        handlers = MCPHandlers(on_elicit=lambda request: {"date": 1})
+        turn = await llm.chat_turn("Book", mcp_handlers=handlers)
+    assert [r.action for r in turn.mcp_requests] == ["invalid"]  # type: ignore[union-attr]
+
+
 async def test_mcp_handlers_must_be_mcp_handlers(make_llm: MakeLLM) -> None:
     async with make_llm() as llm:
         with pytest.raises(InvalidRequestError, match="MCPHandlers"):

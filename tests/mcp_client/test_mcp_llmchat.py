@@ -49,6 +49,20 @@ protocol = "{protocol}"
     return env
 
 
+def spawn_chat(env: dict[str, str], cwd: Path) -> pexpect.spawn:
+    """The interactive ``llmchat chat``, in a pseudo-terminal."""
+    config = env.pop("LLMCORE_CONFIG")
+    return pexpect.spawn(
+        LLMCHAT,
+        ["--config", config, "chat"],
+        env=env,
+        cwd=str(cwd),
+        encoding="utf-8",
+        timeout=40,
+        dimensions=(40, 200),
+    )
+
+
 @pytest.mark.parametrize("protocol", ["auto", "legacy"])
 def test_the_repl_asks_the_person_with_a_form_built_from_the_schema(
     tmp_path: Path, openai_server: FakeOpenAIServer, protocol: str
@@ -57,17 +71,7 @@ def test_the_repl_asks_the_person_with_a_form_built_from_the_schema(
         Reply(tool_calls=[call("rich__book", {"table": "window"})]),
         Reply(text="Your table is booked."),
     )
-    env = environment(tmp_path, openai_server, protocol)
-    config = env.pop("LLMCORE_CONFIG")
-    child = pexpect.spawn(
-        LLMCHAT,
-        ["--config", config, "chat"],
-        env=env,
-        cwd=str(tmp_path),
-        encoding="utf-8",
-        timeout=40,
-        dimensions=(40, 200),
-    )
+    child = spawn_chat(environment(tmp_path, openai_server, protocol), tmp_path)
     try:
         child.expect_exact(PROMPT)
         child.sendline("Book the window table")
@@ -94,12 +98,7 @@ def test_the_repl_form_can_decline(tmp_path: Path, openai_server: FakeOpenAIServ
     openai_server.enqueue(
         Reply(tool_calls=[call("rich__book", {"table": "window"})]), Reply(text="Not booked then.")
     )
-    env = environment(tmp_path, openai_server, "auto")
-    config = env.pop("LLMCORE_CONFIG")
-    child = pexpect.spawn(
-        LLMCHAT, ["--config", config, "chat"], env=env, cwd=str(tmp_path), encoding="utf-8",
-        timeout=40, dimensions=(40, 200),
-    )  # fmt: skip
+    child = spawn_chat(environment(tmp_path, openai_server, "auto"), tmp_path)
     try:
         child.expect_exact(PROMPT)
         child.sendline("Book")
