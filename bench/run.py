@@ -55,6 +55,7 @@ SECTIONS = (
     "bench_sessions",
     "bench_rag",
     "bench_tracing",
+    "bench_attachments",
 )
 #: Other libraries doing the same job, compared when installed (never required).
 FRAMEWORKS = {"litellm": "litellm", "langchain": "langchain_openai"}
