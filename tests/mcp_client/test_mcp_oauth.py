@@ -35,11 +35,12 @@ LLMCHAT = str(Path(sys.executable).with_name("llmchat"))
 
 
 @contextmanager
-def oauth_server(grant: str, lifetime: int = 3600) -> Iterator[str]:
-    """Run ``oauth_server.py``; yield its base URL."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+def oauth_server(grant: str, lifetime: int = 3600, port: int = 0) -> Iterator[str]:
+    """Run ``oauth_server.py`` (on ``port``, else a free one); yield its base URL."""
+    if not port:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
     process = subprocess.Popen([sys.executable, SERVER, str(port), grant, str(lifetime)])
     try:
         deadline = time.monotonic() + 20
@@ -54,7 +55,11 @@ def oauth_server(grant: str, lifetime: int = 3600) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:  # a client's stream still open: no graceful end
+            process.kill()
+            process.wait(timeout=5)
 
 
 @pytest.fixture(autouse=True)
@@ -261,6 +266,33 @@ async def test_tokens_are_refreshed_before_they_expire_also_in_a_later_process(
             assert last_tool_content(openai_server) == "next process"
             assert (await grants(llm))[-1] == "refresh_token"
             assert llm.services.mcp._connections["web"].opening.http_errors == []
+
+
+async def test_tokens_the_server_no_longer_knows_end_the_call_at_once_saying_log_in(
+    make_llm: MakeLLM, openai_server: FakeOpenAIServer
+) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    settings = guarded(base)
+    async with make_llm(**settings) as llm:
+        with oauth_server("code", port=port):
+            await log_in(base, settings, make_llm)
+            echo_turn(openai_server, "first")
+            await llm.chat("echo")
+            assert last_tool_content(openai_server) == "first"
+        # The server restarts and forgets every token and client it issued; the
+        # connection open on it gets a 401 in the middle of its session.
+        with oauth_server("code", port=port):
+            echo_turn(openai_server)
+            started = time.monotonic()
+            assert await llm.chat("echo") == "ok"
+            elapsed = time.monotonic() - started
+    assert elapsed < 6  # not the 10 s timeout
+    result = last_tool_content(openai_server)
+    assert result.startswith("Error: MCPError: Cannot connect to MCP server 'web'")
+    assert "it needs you to log in first: run `llmchat mcp login web`" in result
 
 
 async def test_no_token_shows_in_logs_errors_or_the_stored_session(
