@@ -103,3 +103,23 @@ def test_foreign_mcp_payload_converts_by_roles() -> None:
         (Role.ASSISTANT, "Noted."),
     ]
     assert all(isinstance(m, Message) for m in from_mcp(payload))
+
+
+def test_a_tool_results_structured_content_and_parts_survive_the_round_trip() -> None:
+    from llmcore.mcp.format import to_mcp
+    from llmcore.parts import DocumentPart, ImagePart, TextPart, ToolResultPart
+
+    result = ToolResultPart(
+        call_id="call_1",
+        content='{"temperature":21}',
+        name="rich__forecast",
+        structured={"temperature": 21},
+        parts=[
+            TextPart("It is 21 degrees."),
+            ImagePart(media_type="image/png", data=b"\x89PNG\r\n"),
+            DocumentPart(media_type="text/plain", data=b"notes", name="notes://x"),
+        ],
+    )
+    message = Message(role=Role.TOOL, parts=[result])
+    (back,) = from_mcp(to_mcp([message], []))
+    assert back.parts == [result] and back.content == result.content
