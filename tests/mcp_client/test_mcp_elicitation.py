@@ -8,9 +8,11 @@ written the older way (``ctx.elicit``), which only older connections serve.
 
 from __future__ import annotations
 
+import socket
+import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
@@ -92,6 +94,48 @@ async def test_the_handler_answers_elicitation_create_from_an_older_connection(
         await llm.chat("Book the window table")
     assert last_tool_result(openai_server)["content"] == "Booked window on tomorrow for 2."
     assert seen == [tool]
+
+
+@pytest.fixture(scope="module")
+def rich_http() -> Iterator[str]:
+    """rich_server.py over streamable HTTP; yields its URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = subprocess.Popen([sys.executable, RICH, "--http", str(port)])
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+@pytest.mark.parametrize(("protocol", "tool"), [("auto", "book"), ("legacy", "book_directly")])
+async def test_a_streamable_http_server_asks_too(
+    make_llm: MakeLLM, openai_server: FakeOpenAIServer, rich_http: str, protocol: str, tool: str
+) -> None:
+    async def on_elicit(request: Elicitation) -> dict[str, Any]:
+        return {"date": "sunday", "guests": 5}
+
+    openai_server.enqueue(*book(tool))
+    server = {"url": rich_http, "timeout": 20, "protocol": protocol}
+    async with make_llm(**{"mcp.servers.rich": server}) as llm:
+        turn = await llm.chat_turn("Book", mcp_handlers=MCPHandlers(on_elicit=on_elicit))
+    assert last_tool_result(openai_server)["content"] == "Booked window on sunday for 5."
+    assert [r.action for r in turn.mcp_requests] == ["accept"]  # type: ignore[union-attr]
 
 
 async def test_llmcore_handlers_serve_every_call_and_a_calls_own_win(
