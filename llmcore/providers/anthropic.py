@@ -78,6 +78,10 @@ def to_anthropic(messages: Sequence[Message]) -> tuple[str | None, list[dict[str
             continue
         role = "assistant" if m.role is Role.ASSISTANT else "user"
         content = _content(m)
+        if not content and role == "assistant":
+            # Nothing the API takes (a reply interrupted while it thought, its thinking
+            # unsigned): an empty message would be refused in every later request.
+            continue
         if out and out[-1]["role"] == role:
             previous = out[-1]["content"]
             if isinstance(previous, str) and isinstance(content, str):

@@ -12,6 +12,7 @@ turn's notes say what was compiled.
 from __future__ import annotations
 
 import base64
+import itertools
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -131,10 +132,10 @@ async def test_one_session_through_every_provider_and_back(
         "Sunny everywhere.",
     ]
     # The stored session is never changed by compiling it for another provider.
-    for before, after in zip(stored, stored[1:], strict=False):
+    for before, after in itertools.pairwise(stored):
         assert after[: len(before)] == before
     messages = session.messages
-    assert [c.id for m in messages for c in m.parts if type(c) is ToolCallPart][0] == FOREIGN_ID
+    assert next(c.id for m in messages for c in m.parts if type(c) is ToolCallPart) == FOREIGN_ID
     thinking = [p for m in messages for p in m.parts if type(p) is ReasoningPart]
     assert {p.provider for p in thinking} == {"anthropic", "gemini", "ollama"}
     assert all(p.signature for p in thinking if p.provider == "anthropic")
@@ -198,3 +199,22 @@ async def test_calls_without_ids_from_several_turns_can_go_to_anthropic(
     uses = [b["id"] for m in body["messages"] if isinstance(m["content"], list)
             for b in m["content"] if b["type"] == "tool_use"]  # fmt: skip
     assert len(uses) == len(set(uses)) == 3
+
+
+async def test_an_id_too_long_for_openai_is_rewritten_for_it_alone(
+    llm_for: MakeLLM, servers: dict[str, Any]
+) -> None:
+    long_id = "toolu_" + "0123456789" * 5  # 56 characters: OpenAI takes 40 at most
+    servers["anthropic"].enqueue(calls("Oslo", long_id), Reply(text="Sunny in Oslo."))
+    async with llm_for() as llm:
+        await llm.chat("Oslo?", session_id="s", provider_name="anthropic", tools=[get_weather])
+        turn = await llm.chat_turn("Thanks!", session_id="s", provider_name="openai")
+        session = await llm.get_session("s")
+    assert turn.response.text == "echo: Thanks!"
+    assert "tool-call ids rewritten for openai" in notes(turn)
+    body = chat_bodies(servers["openai"])[-1]
+    (sent,) = [c["id"] for m in body["messages"] for c in m.get("tool_calls") or []]
+    assert len(sent) <= 40 and [m.get("tool_call_id") for m in body["messages"]
+                                if m["role"] == "tool"] == [sent]  # fmt: skip
+    assert session is not None
+    assert [c.id for m in session.messages for c in m.tool_calls] == [long_id]  # stored as sent

@@ -394,3 +394,29 @@ async def test_stream_events_show_tool_calls_too(llm_for: MakeLLM, servers: dict
     assert kinds.index("ToolCallDelta") < kinds.index("TextDelta")
     assert "".join(e.text for e in events if type(e) is ReasoningDelta) == THOUGHT + "Done."
     assert "".join(e.text for e in events if type(e) is TextDelta) == "Sunny."
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "gemini", "ollama"])
+async def test_leaving_a_stream_while_the_model_thinks_keeps_the_session_usable(
+    llm_for: MakeLLM, servers: dict[str, Any], thinker: None, provider: str
+) -> None:
+    # The careless path: break out of the events at the first thought, no aclose().
+    servers[provider].enqueue(Reply(text="A long answer.", thinking="one two three four five"))
+    model = MODEL.get(provider)
+    async with llm_for() as llm:
+        chunks = await llm.chat("Q?", session_id="s", provider_name=provider, model_name=model,
+                                reasoning="low", stream=True)  # fmt: skip
+        async for event in chunks.events():
+            if type(event) is ReasoningDelta:
+                break
+        # The unfinished reply is saved first; the next turns must still be valid requests
+        # (Anthropic refuses an empty assistant message, and unsigned thinking is not sent).
+        again = await llm.chat("Next?", session_id="s", provider_name=provider, model_name=model,
+                               reasoning="low")  # fmt: skip
+        elsewhere = await llm.chat("And you?", session_id="s", provider_name="openai")
+        session = await llm.get_session("s")
+    assert again.startswith("echo: ") and elsewhere == "echo: And you?"
+    assert session is not None
+    cut = session.messages[1]
+    assert cut.metadata.get("interrupted") is True
+    assert [type(p) for p in cut.parts] == [ReasoningPart] and cut.content == ""
