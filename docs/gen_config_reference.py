@@ -53,6 +53,8 @@ DESCRIPTIONS: dict[str, str] = {
     "llmcore.log_level": "Level of the `llmcore` logger.",
     "llmcore.max_tool_rounds": "How many times a turn may run tools and ask the model again.",
     "llmcore.max_attachment_bytes": "The largest file `attachments=` takes, in bytes.",
+    "llmcore.output_retries": "How many times a reply that does not match `output_type` goes "
+    "back to the model with the errors (structured output).",
     "llmcore.tools": "Tools offered on every turn, as `package.module:function` paths.",
     "providers.type": "Implementation: `openai`, `anthropic`, `gemini`, `ollama`, `local` "
     "or an `llmcore.providers` entry point. Defaults to the section name.",
@@ -68,6 +70,8 @@ DESCRIPTIONS: dict[str, str] = {
     "providers.context_lengths": "Context window per model: `{model = tokens}`.",
     "providers.default_context_length": "Window of a model no table knows.",
     "providers.max_tokens": "Default reply limit (Anthropic requires one).",
+    "providers.structured_output": "How `output_type` reaches the model: `auto` (its native "
+    "JSON-schema mode where it has one, else a forced tool), `native` or `tool`.",
     "providers.reasoning": "Default reasoning effort: `low`, `medium`, `high` or "
     "`{budget_tokens = N}`.",
     "providers.use_mcp": "`llmcore.enable_mcp` for this provider only (wins over it).",

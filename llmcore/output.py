@@ -26,6 +26,7 @@ from typing import Any
 
 import msgspec
 
+from llmcore._util.memo import per_object
 from llmcore.exceptions import InvalidRequestError
 
 __all__ = ["WRAPPED", "OutputSpec", "inline_refs", "output_spec", "strict_schema"]
@@ -292,12 +293,20 @@ def strict_schema(schema: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     return out, strict
 
 
+@per_object
 def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
     """The schema with every ``$ref`` replaced by its definition (Gemini, Ollama, llama.cpp).
+
+    Kept per schema object (an output type's schema is built once), so a
+    repeated request does not inline it again.
 
     Raises:
         InvalidRequestError: a type refers to itself (recursion cannot be inlined).
     """
+    return _inline(schema)
+
+
+def _inline(schema: dict[str, Any]) -> dict[str, Any]:
     defs = schema.get("$defs", {})
 
     def resolve(node: Any, seen: tuple[str, ...]) -> Any:

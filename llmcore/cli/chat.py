@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from llmcore.cli._common import console, open_llm, parse_kv, run
+from llmcore.cli._common import console, echo_json, open_llm, parse_kv, run
 
 __all__ = ["chat_command"]
 
@@ -58,6 +58,14 @@ __all__ = ["chat_command"]
     help="How hard a reasoning model thinks: low, medium, high, or a token budget.",
 )
 @click.option(
+    "--schema",
+    "schema_file",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Answer as JSON matching this JSON-schema file; prints the JSON (exit 1 if the "
+    "model's reply cannot be made to match).",
+)
+@click.option(
     "--mcp",
     "mcp_servers",
     multiple=True,
@@ -93,6 +101,7 @@ def chat_command(
     trace: bool,
     attachments: tuple[str, ...],
     reasoning: str | None,
+    schema_file: str | None,
     mcp_servers: tuple[str, ...],
     no_mcp: bool,
     options: tuple[str, ...],
@@ -132,7 +141,12 @@ def chat_command(
         message = f"{message}\n\n{piped}"
     elif piped:
         message = piped
+    if schema_file is not None:
+        kwargs["output_type"] = _read_schema(schema_file)
+        no_stream = True  # the answer is printed once it validates
     if message is None and interactive:
+        if schema_file is not None:
+            raise click.UsageError('--schema answers one message: llmchat chat --schema FILE "..."')
         run(_repl, ctx, kwargs, not no_stream, trace)
         return
     if not message or not message.strip():
@@ -152,7 +166,9 @@ async def _one_shot(
         with interruptible() as interrupt:
             handlers = one_shot_handlers(con)  # MCP servers that ask: a form, or declined
             turn = await llm.chat_turn(message, stream=stream, mcp_handlers=handlers, **kwargs)
-            if turn.chunks is None:
+            if turn.output is not None:
+                echo_json(turn.response.output)
+            elif turn.chunks is None:
                 show_text(turn.response.text, con)
             else:
                 await show_stream(turn.chunks, con)
@@ -161,6 +177,24 @@ async def _one_shot(
     if interrupt.requested:
         click.echo("Stopped.", err=True)
         ctx.exit(130)
+
+
+def _read_schema(path: str) -> dict[str, Any]:
+    """The JSON schema in ``path`` (a usage error, naming the problem, if it is not one)."""
+    import json
+    from pathlib import Path
+
+    try:
+        schema = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise click.BadParameter(
+            f"cannot read {path}: {exc.strerror}", param_hint="--schema"
+        ) from None
+    except ValueError as exc:
+        raise click.BadParameter(f"{path} is not JSON: {exc}", param_hint="--schema") from None
+    if not isinstance(schema, dict) or not schema:
+        raise click.BadParameter(f"{path} must hold a JSON-schema object", param_hint="--schema")
+    return schema
 
 
 async def _repl(ctx: click.Context, kwargs: dict[str, Any], stream: bool, trace: bool) -> None:

@@ -34,6 +34,7 @@ from typing import Any
 
 import msgspec
 
+from llmcore._util.memo import per_object
 from llmcore.exchange import (
     ModelRequest,
     ModelResponse,
@@ -94,6 +95,7 @@ _GEMINI = (_STRUCTURE - {"$ref", "$defs"}) | {
 }
 
 
+@per_object
 def openai_schema(schema: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     """The schema for OpenAI's ``response_format`` and whether it can be ``strict``.
 
@@ -107,6 +109,7 @@ def openai_schema(schema: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     return _fitted(schema, _OPENAI_STRICT, seal=True, require_all=True), True
 
 
+@per_object
 def anthropic_schema(schema: dict[str, Any]) -> dict[str, Any] | None:
     """The schema for Anthropic's ``output_config.format``; None if it cannot be sent natively.
 
@@ -120,6 +123,7 @@ def anthropic_schema(schema: dict[str, Any]) -> dict[str, Any] | None:
     return _fitted(schema, _ANTHROPIC, seal=True, formats=_ANTHROPIC_FORMATS, min_items=(0, 1))
 
 
+@per_object
 def gemini_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """The schema for Gemini's ``response_json_schema``: refs inlined, Gemini's keywords only.
 

@@ -170,12 +170,12 @@ class CallProvider:
             turn.response.complete = True  # whole, if invalid: stored as the model said it
             turn.response.details["output_error"] = error
             turn.note(f"output does not match {spec.name}: {error}")
+            kept = " It is kept in the session." if turn.session_id and turn.save_session else ""
             raise OutputValidationError(
                 f"The reply does not match output_type {spec.name} after {repairs} "
-                f"attempt(s): {error}. The reply is kept in the session (and on the error as "
-                f"raw_text). Raise output_retries (now {allowed}), describe the fields in "
-                f"the message or the type's docstrings, or use a model with a native "
-                f"JSON-schema mode.",
+                f"attempt(s): {error}.{kept} Raise output_retries (now {allowed}; "
+                "llmcore.output_retries in a config file), describe the fields in the message "
+                "or the type's docstrings, or use a model with a native JSON-schema mode.",
                 raw_text=refusal or reply.text,
                 errors=[error],
                 attempts=repairs,

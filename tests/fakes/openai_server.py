@@ -89,6 +89,8 @@ class Reply:
     #: ``completion_tokens_details.reasoning_tokens`` of a reasoning model
     #: (default: 16, 32 or 64 for a low, medium or high ``reasoning_effort``).
     reasoning_tokens: int | None = None
+    #: A refusal instead of content, as a model sends it for structured output it declines.
+    refusal: str | None = None
 
 
 def _error_body(status: int, message: str | None = None) -> dict[str, Any]:
@@ -191,7 +193,10 @@ class _Handler(BaseHTTPRequestHandler):
         text = reply.text
         if text is None and reply.chunks is not None:
             text = "".join(reply.chunks)
-        if text is None and tool_calls is None:
+        if text is None and tool_calls is None and reply.refusal is None:
+            # Asked for a JSON schema, a model answers in it: the smallest instance.
+            text = structured_checks.instance_text(body)
+        if text is None and tool_calls is None and reply.refusal is None:
             users = [m for m in messages if m.get("role") == "user"]
             text = "echo: " + (_content_text(users[-1].get("content")) if users else "")
         prompt = sum(len(_content_text(m.get("content")).split()) for m in messages)
@@ -223,7 +228,7 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.malformed:
             self._send_json(200, b'{"id": "chatcmpl-broken", "choices": [', reply.headers)
             return
-        message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": None}
+        message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": reply.refusal}
         if reply.reasoning is not None:
             message["reasoning_content"] = reply.reasoning
         if tool_calls:
@@ -259,6 +264,7 @@ class _Handler(BaseHTTPRequestHandler):
             {"content": piece}
             for piece in (reply.chunks if reply.chunks is not None else _split(text or ""))
         ]
+        deltas += [{"refusal": piece} for piece in _split(reply.refusal or "")]
         for index, tc in enumerate(tool_calls or []):
             fn = tc.get("function", {})
             name = {"name": fn.get("name", ""), "arguments": ""}

@@ -23,10 +23,11 @@ users report it; a comment marks where it is approximate.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
-__all__ = ["anthropic", "gemini", "ollama", "openai"]
+__all__ = ["anthropic", "example", "gemini", "instance_text", "ollama", "openai"]
 
 _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 #: The keywords OpenAI's strict mode takes (structured outputs guide, "Supported schemas").
@@ -265,3 +266,43 @@ def ollama(body: dict[str, Any]) -> str | None:
     if fmt is None or fmt == "json" or isinstance(fmt, dict):
         return None
     return f'invalid format: {fmt!r}; expected "json" or a JSON schema'  # approximate
+
+
+def instance_text(body: dict[str, Any]) -> str | None:
+    """What a model sends for a ``response_format`` JSON schema it was given, unscripted."""
+    fmt = body.get("response_format")
+    if not isinstance(fmt, dict) or fmt.get("type") != "json_schema":
+        return None
+    schema = (fmt.get("json_schema") or {}).get("schema") or {}
+    return json.dumps(example(schema, schema.get("$defs") or {}))
+
+
+def example(schema: Any, defs: dict[str, Any]) -> Any:
+    """The smallest value ``schema`` takes (first enum value, one item, minimum numbers)."""
+    if not isinstance(schema, dict):
+        return None
+    ref = schema.get("$ref")
+    if isinstance(ref, str):
+        return example(defs.get(ref.rsplit("/", 1)[-1]), defs)
+    if "const" in schema:
+        return schema["const"]
+    if schema.get("enum"):
+        return schema["enum"][0]
+    if schema.get("anyOf"):
+        return example(schema["anyOf"][0], defs)
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object":
+        props = schema.get("properties") or {}
+        required = schema.get("required") or list(props)
+        return {name: example(props[name], defs) for name in required if name in props}
+    if kind == "array":
+        return [example(schema.get("items"), defs)] * max(1, int(schema.get("minItems") or 0))
+    if kind in ("integer", "number"):
+        return schema.get("minimum", 1)
+    if kind == "boolean":
+        return True
+    if kind == "string":
+        return "text"
+    return None

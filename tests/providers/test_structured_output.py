@@ -447,3 +447,25 @@ async def test_thinking_with_a_forced_tool_offers_it_instead(
     (body,) = chat_bodies(anthropic_server)
     assert body["tool_choice"] == {"type": "auto"} and body["thinking"]["type"] == "enabled"
     assert any("offered, not forced" in n for t in turn.trace for n in t.notes)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_an_openai_refusal_raises_at_once(
+    llm_for: MakeLLM, openai_server: Any, stream: bool
+) -> None:
+    openai_server.enqueue(OpenAIReply(refusal="I can't help with that invoice."))
+    async with llm_for() as llm:
+        with pytest.raises(OutputValidationError, match="the model refused") as caught:
+            turn = await llm.chat_turn("Extract", output_type=Invoice, stream=stream)
+            if turn.chunks is not None:
+                async for _ in turn.chunks:
+                    pass
+    assert caught.value.raw_text == "I can't help with that invoice."
+    assert len(chat_bodies(openai_server)) == 1  # no repair round for a refusal
+
+
+async def test_an_unscripted_fake_answers_in_the_schema(llm_for: MakeLLM) -> None:
+    # What the docs' examples get: the smallest instance of the schema.
+    async with llm_for() as llm:
+        invoice = await llm.chat("Extract", output_type=Invoice)
+    assert invoice == Invoice("text", 1, Status.OPEN, [Line("text", 1, note="text")])
