@@ -70,6 +70,9 @@ DESCRIPTIONS: dict[str, str] = {
     "providers.context_lengths": "Context window per model: `{model = tokens}`.",
     "providers.default_context_length": "Window of a model no table knows.",
     "providers.max_tokens": "Default reply limit (Anthropic requires one).",
+    "providers.system_message": "System message sent when neither the turn nor its session "
+    "has one (never stored). Unset: the provider's default (the local model has one); `\"\"`: "
+    "none.",
     "providers.structured_output": "How `output_type` reaches the model: `auto` (its native "
     "JSON-schema mode where it has one, else a forced tool), `native` or `tool`.",
     "providers.reasoning": "Default reasoning effort: `low`, `medium`, `high` or "

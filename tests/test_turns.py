@@ -411,7 +411,8 @@ def test_the_chat_parameters_are_declared_once() -> None:
     declared = set(typing.get_type_hints(ChatOptions))
     for method in (LLMCore.chat, LLMCore.chat_turn):
         params = inspect.signature(method).parameters
-        assert list(params) == ["self", "message", "stream", "options"]
+        # output_type is a keyword of its own: chat's overloads return its type.
+        assert list(params) == ["self", "message", "stream", "output_type", "options"]
         assert params["options"].kind is inspect.Parameter.VAR_KEYWORD
     assert declared == LLMCORE_OPTIONS | PROVIDER_OPTIONS | {"provider_options"}
     # The REPL builds its turns from the same declaration.

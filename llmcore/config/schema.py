@@ -111,6 +111,9 @@ class ProviderSettings(_Section, frozen=True, kw_only=True, forbid_unknown_field
     options: dict[str, Any] = msgspec.field(default_factory=dict)
     #: The default reasoning effort: "low", "medium", "high", or {budget_tokens = N}.
     reasoning: str | dict[str, int] | None = None
+    #: A system message sent when neither the turn nor its session has one (never
+    #: stored); unset: the provider's own default (the local model has one), "" for none.
+    system_message: str | None = None
     #: How output_type reaches the model: "auto" (its native JSON-schema mode where it
     #: has one, else a forced tool), "native" or "tool".
     structured_output: Literal["auto", "native", "tool"] = "auto"

@@ -357,6 +357,17 @@ class BaseProvider(ABC):
         )
         return ResponseStream(events, ResponseBuilder(provider=self.name))
 
+    #: The system message sent when a turn and its session have none (``None``: none).
+    default_system_message: ClassVar[str | None] = None
+
+    def system_message_default(self) -> str | None:
+        """The system message for a turn that has none: ``system_message`` in the
+        provider's settings (``""`` for none), else :attr:`default_system_message`."""
+        configured = self.settings.system_message
+        if configured is not None:
+            return configured or None
+        return self.default_system_message
+
     def output_mode(self, request: ModelRequest) -> Literal["native", "tool"]:
         """How ``request.output_schema`` reaches the model: its native mode or a forced tool.
 

@@ -49,8 +49,8 @@ BUNDLED_NAME = "smollm2-135m-instruct"
 MESSAGE_OVERHEAD = 4
 REPLY_PRIMING = 2  # plus the tokens of "assistant"
 #: A system message that keeps a 135M-parameter model on track (without one it
-#: drifts: French, rambling); bench/bench_local_quality.py measures it. Not yet
-#: sent by default: the context budget must count it exactly (see docs/performance.md).
+#: drifts: French, rambling); bench/bench_local_quality.py measures it. Sent when a
+#: turn and its session have none (load_session adds it, so the budget counts it).
 DEFAULT_SYSTEM_MESSAGE = (
     "You are a helpful assistant. Answer in English, briefly and accurately, in one or two "
     "sentences. Use what the user told you earlier in the conversation."
@@ -126,6 +126,7 @@ class LocalProvider(BaseProvider):
     """
 
     supports_tools = False
+    default_system_message = DEFAULT_SYSTEM_MESSAGE
 
     @property
     def default_model(self) -> str:

@@ -21,7 +21,10 @@ class LoadSession:
     A ``system_message`` that differs from the session's current one is
     added as a new system message (and stored with the turn); with
     ``system_message_strategy = "replace"`` only the newest system message is
-    sent, with ``"supplement"`` all of them are.
+    sent, with ``"supplement"`` all of them are. When neither the turn nor the
+    session has one, the provider's default system message is sent (the
+    ``system_message`` of its settings, or its own, as the local model's),
+    counted like any other and never stored.
     """
 
     name = "load_session"
@@ -68,6 +71,13 @@ class LoadSession:
             turn, self.services.config.context_management, "system_message_strategy"
         )
         turn.system_messages = stored if strategy == "supplement" else stored[-1:]
+        if not turn.system_messages and turn.provider_name:
+            default = self.services.provider(turn.provider_name).system_message_default()
+            if default:  # sent, counted, never stored: the session's own stays its own
+                turn.system_messages = [
+                    Message(role=Role.SYSTEM, content=default, session_id=session_id)
+                ]
+                turn.note(f"the {turn.provider_name} provider's default system message")
         # A text file's text joins the message's text (a message has one text
         # slot: a second text part would be lost when a stage sets ``content``).
         texts = [p.text for p in turn.attachments if type(p) is TextPart]

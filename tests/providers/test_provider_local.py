@@ -107,3 +107,27 @@ async def test_tools_are_refused_clearly(smollm2: Path) -> None:
     tools: list[Any] = [object()]
     with pytest.raises(InvalidRequestError, match="tool calling"):
         await provider.chat_completion([Message(role=Role.USER, content="hi")], tools=tools)
+
+
+async def test_the_default_system_message_is_sent_counted_and_not_stored(
+    llm_for: MakeLLM, smollm2: Path
+) -> None:
+    from llmcore.providers.local import DEFAULT_SYSTEM_MESSAGE
+
+    async with llm_for() as llm:
+        turn = await llm.chat_turn(
+            "What is 12 plus 7?", session_id="d", provider_name="local", **GREEDY
+        )
+        session = await llm.get_session("d")
+    assert turn.payload[0].role is Role.SYSTEM and turn.payload[0].content == DEFAULT_SYSTEM_MESSAGE
+    assert turn.budget.used["system"] > 0
+    usage = turn.response.usage
+    assert usage is not None and usage.input_tokens == turn.budget.total_used  # counted exactly
+    assert session is not None
+    assert [m.role for m in session.messages] == [Role.USER, Role.ASSISTANT]  # not stored
+
+
+async def test_an_empty_system_message_setting_sends_none(llm_for: MakeLLM, smollm2: Path) -> None:
+    async with llm_for(**{"providers.local.system_message": ""}) as llm:
+        turn = await llm.chat_turn("Hi", provider_name="local", **GREEDY)
+    assert [m.role for m in turn.payload] == [Role.USER]
