@@ -153,7 +153,7 @@ def test_section_reprs_use_the_rule() -> None:
         options={"default_headers": {"X-Api-Key": "hdr-secret-5", "User-Agent": "ua-shown"}},
     )
     text = repr(server) + str(provider)
-    assert "secret" not in text
+    assert "-secret-" not in text  # the values (a key may be named client_secret)
     assert "ua-shown" in text and "'--token', '***'" in text
 
 
