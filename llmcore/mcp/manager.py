@@ -39,15 +39,9 @@ import anyio.to_thread
 from llmcore.config.schema import MCPServerSettings, MCPSettings
 from llmcore.config.suggest import did_you_mean
 from llmcore.exceptions import MCPError
-from llmcore.mcp.connection import (
-    HTTPTarget,
-    Opening,
-    SessionOptions,
-    describe_target,
-    failure_cause,
-    hold_session,
-    leaves,
-)
+from llmcore.mcp.connection import HTTPTarget, Opening, SessionOptions, hold_session
+from llmcore.mcp.failures import answered as failure_answered
+from llmcore.mcp.failures import describe_target, failure_cause
 from llmcore.mcp.requests import CallScope, Routes
 
 if TYPE_CHECKING:
@@ -139,7 +133,9 @@ class MCPManager:
         """
         self.check(server)
         scope = scope or CallScope(server)
-        if not scope.needs_caller:
+        target = self._targets[server]
+        sampling = isinstance(target, MCPServerSettings) and target.sampling
+        if not scope.needs_caller(sampling):
             return await self._call(server, what, fn, retry, scope)
         from anyio.from_thread import BlockingPortal
 
@@ -175,7 +171,7 @@ class MCPManager:
             except MCPError:
                 raise
             except Exception as exc:
-                answered = _answered(exc)
+                answered = failure_answered(exc)
                 if attempt == 2 or not retry or answered:
                     cause = failure_cause(
                         exc,
@@ -392,21 +388,3 @@ async def _list_tools(client: Any) -> tuple[list[Any], float | None, bool]:
 
 def _opened(future: Future[Any]) -> bool:
     return future.done() and not future.cancelled() and future.exception() is None
-
-
-def _answered(exc: BaseException) -> str | None:
-    """Whether the server is alive and answered: "timeout" (too slow), "error", or None."""
-    from mcp.client import InputRequiredRoundsExceededError
-    from mcp.shared.exceptions import MCPError as SDKError
-    from mcp_types import CONNECTION_CLOSED, REQUEST_TIMEOUT
-
-    for e in leaves(exc):
-        if isinstance(e, InputRequiredRoundsExceededError):
-            return "error"  # it kept asking for input: a reconnection would not help
-        if isinstance(e, TimeoutError):
-            return "timeout"
-        if isinstance(e, SDKError) and e.code == REQUEST_TIMEOUT:
-            return "timeout"
-        if isinstance(e, SDKError) and e.code != CONNECTION_CLOSED:
-            return "error"
-    return None

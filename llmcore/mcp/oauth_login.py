@@ -139,7 +139,8 @@ async def login(
     from mcp import Client
     from mcp.client.streamable_http import streamable_http_client
 
-    from llmcore.mcp.connection import client_info, failure_cause
+    from llmcore.mcp.connection import client_info
+    from llmcore.mcp.failures import failure_cause
     from llmcore.mcp.oauth import AuthCodeOAuth, ReportingAuth, client_metadata
     from llmcore.mcp.oauth_store import TokenFile
 

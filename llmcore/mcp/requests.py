@@ -92,15 +92,15 @@ class CallScope:
         self.caller: BlockingPortal | None = None  # the caller's loop, while the call runs
         #: What ended the call early (an OAuth failure), raised instead of its outcome.
         self.error: Exception | None = None
-        self._deadline: float = math.inf
         self._scope: anyio.CancelScope | None = None
         self._paused = 0
         self._left = 0.0
 
-    @property
-    def needs_caller(self) -> bool:
-        """Whether answering may need the caller's loop (a handler or providers)."""
-        return self.context.handlers.on_elicit is not None or self.context.provider is not None
+    def needs_caller(self, sampling: bool) -> bool:
+        """Whether answering may need the caller's loop: a handler, or providers to sample."""
+        if self.context.handlers.on_elicit is not None:
+            return True
+        return sampling and self.context.provider is not None
 
     # -- the call's timeout, paused while llmcore answers ------------------
 
@@ -146,7 +146,7 @@ class CallScope:
     async def on_caller(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
         """Run ``fn(*args)`` in the caller's event loop, from the MCP portal, clock paused."""
         caller = self.caller
-        if caller is None:  # pragma: no cover - needs_caller decided there is one
+        if caller is None:  # pragma: no cover - needs_caller() decided there is one
             raise RuntimeError("no caller loop for this MCP call")
         with self.paused():
             return await anyio.to_thread.run_sync(
