@@ -20,6 +20,7 @@ from typing import Any
 import msgspec
 import pytest
 from _media import png
+from _wire import chat_bodies, notes
 from fakes._server import Reply
 from fakes.gemini_checks import field
 from fakes.openai_server import Reply as OpenAIReply
@@ -57,10 +58,6 @@ def calls(city: str, call_id: str | None = None) -> Reply:
     return Reply(tool_calls=[call], thinking=f"I need the weather in {city}.")
 
 
-def notes(turn: Turn) -> list[str]:
-    return [n for t in turn.trace if t.name == "call_provider" for n in t.notes]
-
-
 def images_sent(provider: str, body: dict[str, Any]) -> list[bytes]:
     """Every image a request carries, decoded."""
     found: list[bytes] = []
@@ -77,16 +74,6 @@ def images_sent(provider: str, body: dict[str, Any]) -> list[bytes]:
         elif provider == "ollama":
             found += [base64.b64decode(i) for i in turn.get("images") or []]
     return found
-
-
-def chat_bodies(server: Any) -> list[dict[str, Any]]:
-    return [
-        r.json
-        for r in server.requests
-        if r.method == "POST"
-        and "count" not in r.path.lower()
-        and not r.path.endswith(("/api/show", "/api/tags"))
-    ]
 
 
 @pytest.mark.parametrize("stream", [False, True])

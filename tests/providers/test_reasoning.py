@@ -15,11 +15,12 @@ from typing import Any
 
 import msgspec
 import pytest
+from _wire import chat_bodies, notes
 from fakes._server import Reply, sign
 from fakes.gemini_checks import call_fingerprint, field
 from fakes.openai_server import Reply as OpenAIReply
 
-from llmcore import InvalidRequestError, LLMCore, ProviderError, Turn
+from llmcore import InvalidRequestError, LLMCore, ProviderError
 from llmcore.exchange import ReasoningDelta, TextDelta, ToolCallDelta
 from llmcore.models import Message, Role
 from llmcore.parts import ReasoningPart, ToolCallPart, ToolResultPart
@@ -38,20 +39,6 @@ def get_weather(city: str) -> str:
         city: The city.
     """
     return f"Sunny in {city}"
-
-
-def notes(turn: Turn) -> list[str]:
-    return [n for t in turn.trace if t.name == "call_provider" for n in t.notes]
-
-
-def chat_bodies(server: Any) -> list[dict[str, Any]]:
-    return [
-        r.json
-        for r in server.requests
-        if r.method == "POST"
-        and "count" not in r.path.lower()
-        and not r.path.endswith(("/api/show", "/api/tags"))
-    ]
 
 
 def call(provider: str, call_id: str = "toolu_01A") -> Any:
