@@ -15,6 +15,7 @@ import subprocess
 import tomllib
 from pathlib import Path
 
+import pytest
 from blocks import API_KEY_MARKER, ROOT, Block, blocks, clean_env, run_programs
 
 README = ROOT / "README.md"
@@ -34,6 +35,9 @@ def without_install(command: str) -> str:
     return " && ".join(steps)
 
 
+# The whole README as a new user runs it: init, chats, RAG ingest, each a fresh process
+# that loads the local model (about 2 minutes on 2 busy cores; the suite's 180 s is per test).
+@pytest.mark.timeout(900)
 def test_the_readme_runs_top_to_bottom(tmp_path: Path) -> None:
     env = clean_env(tmp_path)
     env["LLMCORE_PROVIDERS_LOCAL_MAX_TOKENS"] = "40"
