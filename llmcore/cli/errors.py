@@ -35,10 +35,7 @@ def describe_error(exc: BaseException) -> tuple[str, str]:
     elif isinstance(exc, e.SessionStorageError):
         hint = "Check storage.session in: llmchat config show storage"
     elif isinstance(exc, e.OutputValidationError):
-        hint = (
-            "The model's last reply was: "
-            + " ".join(exc.raw_text.split())[:300]
-        )
+        hint = "The model's last reply was: " + " ".join(exc.raw_text.split())[:300]
     elif isinstance(exc, e.EmbeddingError):
         hint = _missing_package_hint(exc) or (
             "The embedder is llmcore.default_embedding_model (llmchat config show llmcore); "

@@ -58,9 +58,7 @@ class PipelineLoader:
     the definition file, then in ``code_folders`` (the config files' folders).
     """
 
-    def __init__(
-        self, services: Services, paths: list[str], code_folders: Sequence[Path] = ()
-    ):
+    def __init__(self, services: Services, paths: list[str], code_folders: Sequence[Path] = ()):
         self.services = services
         self.search_paths = [Path(p).expanduser() for p in paths] + [builtin_pipelines_dir()]
         self.code_folders = list(code_folders)

@@ -52,7 +52,7 @@ def test_a_dataclass_with_an_optional_field() -> None:
     assert spec.schema["required"] == ["x", "y"]
     assert spec.read('{"x": 1, "y": 2}') == Point(1, 2)
     assert spec.read('{"x": 1, "y": 2, "label": null}') == Point(1, 2)
-    with pytest.raises(ValueError, match="Expected `int`, got `str` - at `\\$.y`"):
+    with pytest.raises(ValueError, match=r"Expected `int`, got `str` - at `\$\.y`"):
         spec.read('{"x": 1, "y": "2"}')
     # Optional and nullable: OpenAI strict mode can require it (null stands for absent).
     schema, strict = openai_schema(spec.schema)
