@@ -29,6 +29,7 @@ and naming it in ``[providers.NAME] type``: an entry point of the
 
 from __future__ import annotations
 
+import logging
 import re
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -540,6 +541,20 @@ class BaseProvider(ABC):
                 best = prefix
         if best:
             return self.known_context_lengths[best]
+        # Once per model (a subclass may not have called BaseProvider.__init__).
+        guessed: set[str] = self.__dict__.setdefault("_guessed_windows", set())
+        if model not in guessed:
+            guessed.add(model)
+            logging.getLogger("llmcore.providers").warning(
+                "Provider %r does not know the context window of model %r; fitting history to "
+                "default_context_length = %d tokens. Set [providers.%s] context_lengths = "
+                '{"%s" = N} to use the real window.',
+                self.name,
+                model,
+                self.settings.default_context_length,
+                self.name,
+                model,
+            )
         return self.settings.default_context_length
 
     async def aget_max_context_length(self, model: str | None = None) -> int:

@@ -142,3 +142,20 @@ def test_known_context_lengths_and_overrides(provider: str, model: str, window: 
     assert one.get_max_context_length(model) == 77
     unknown = create(provider, ProviderSettings(default_context_length=4321))
     assert unknown.get_max_context_length("never-heard-of-it") == 4321
+
+
+async def test_an_unknown_window_is_guessed_once_with_a_warning(
+    llm_for: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with llm_for() as llm:
+        with caplog.at_level(logging.WARNING, logger="llmcore.providers"):
+            first = await llm.chat_turn("Hi", model_name="my-finetune-7b")
+            await llm.chat_turn("Hi again", model_name="my-finetune-7b")
+            known = await llm.chat_turn("Hi", model_name="gpt-4o")
+    assert first.budget.limit == 8192 and known.budget.limit == 128_000
+    warnings = [r.getMessage() for r in caplog.records if "context window" in r.getMessage()]
+    assert warnings == [
+        "Provider 'openai' does not know the context window of model 'my-finetune-7b'; fitting "
+        "history to default_context_length = 8192 tokens. Set [providers.openai] "
+        'context_lengths = {"my-finetune-7b" = N} to use the real window.'
+    ]
