@@ -30,6 +30,7 @@ __all__ = [
     "base64_of",
     "binary_parts",
     "digest",
+    "result_media",
     "text_of",
 ]
 
@@ -186,3 +187,18 @@ def base64_of(part: ImagePart | DocumentPart) -> str:
 def binary_parts(parts: Iterable[Part]) -> list[ImagePart | DocumentPart]:
     """The images and documents among ``parts``."""
     return [p for p in parts if isinstance(p, ImagePart | DocumentPart)]
+
+
+def result_media(parts: Iterable[Part]) -> list[ImagePart | DocumentPart]:
+    """The images and PDFs that tool results among ``parts`` hold (an MCP tool's
+    images and embedded resources), in order: what a provider sends besides the
+    result's text. A text resource is in that text already; other files are
+    named there."""
+    return [
+        media
+        for p in parts
+        if type(p) is ToolResultPart
+        for media in p.parts
+        if type(media) is ImagePart
+        or (type(media) is DocumentPart and media.media_type == "application/pdf")
+    ]

@@ -40,6 +40,7 @@ from llmcore.parts import (
     TextPart,
     ToolCallPart,
     base64_of,
+    result_media,
 )
 from llmcore.providers import errors
 from llmcore.providers.api_counted import ApiCountedProvider
@@ -96,10 +97,15 @@ def to_anthropic(messages: Sequence[Message]) -> tuple[str | None, list[dict[str
 def _content(message: Message) -> str | list[dict[str, Any]]:
     if message.role is Role.TOOL:
         result = message.tool_result
+        content: str | list[dict[str, Any]] = message.content
+        media = result_media(message.parts)
+        if media:  # the result's text, then its images and PDFs, as content blocks
+            blocks = [b for b in map(_block, media) if b is not None]
+            content = [{"type": "text", "text": message.content}, *blocks]
         block: dict[str, Any] = {
             "type": "tool_result",
             "tool_use_id": result.call_id if result is not None else "",
-            "content": message.content,
+            "content": content,
         }
         if result is not None and result.is_error:
             block["is_error"] = True

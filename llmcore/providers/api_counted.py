@@ -6,7 +6,7 @@ from abc import abstractmethod
 from typing import ClassVar
 
 from llmcore.config.schema import ProviderSettings
-from llmcore.models import Message
+from llmcore.models import Message, Role
 from llmcore.providers.base import BaseProvider
 from llmcore.tokens.api_counter import ApiTokenCounter, scaled_estimate
 from llmcore.tokens.attachments import attachment_tokens
@@ -50,7 +50,7 @@ class ApiCountedProvider(BaseProvider):
     def message_tokens(self, message: Message, model: str | None = None) -> int:
         """The offline estimate of one message, with its framing."""
         tokens = self.message_overhead + scaled_estimate(message.content, self.estimate_factor)
-        return tokens + attachment_tokens(message.parts) if len(message.parts) > 1 else tokens
+        return tokens + attachment_tokens(message.parts) if _has_media(message) else tokens
 
     async def amessage_tokens(self, message: Message, model: str | None = None) -> int:
         """Exact: the API's count of the message alone (cached).
@@ -59,3 +59,8 @@ class ApiCountedProvider(BaseProvider):
         has, so a sum over messages errs slightly high, never low.
         """
         return await self.token_api.count(message, model or self.default_model)
+
+
+def _has_media(message: Message) -> bool:
+    """Whether the message may hold images or documents (its own, or a tool result's)."""
+    return len(message.parts) > 1 or message.role is Role.TOOL

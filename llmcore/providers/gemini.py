@@ -29,7 +29,14 @@ from llmcore.exchange import (
     UsageEvent,
 )
 from llmcore.models import Message, Role, Usage
-from llmcore.parts import DocumentPart, ImagePart, ReasoningPart, TextPart, ToolCallPart
+from llmcore.parts import (
+    DocumentPart,
+    ImagePart,
+    ReasoningPart,
+    TextPart,
+    ToolCallPart,
+    result_media,
+)
 from llmcore.providers import errors
 from llmcore.providers.api_counted import ApiCountedProvider
 
@@ -79,7 +86,8 @@ def _parts(message: Message) -> list[dict[str, Any]]:
             "name": (result.name if result is not None else None) or "",
             "response": {key: message.content},
         }
-        return [{"function_response": response}]
+        # A tool result's images and documents follow its response in the same turn.
+        return [{"function_response": response}, *map(_media, result_media(message.parts))]
     if message.has_only_text:
         return [{"text": message.content}]
     out: list[dict[str, Any]] = []
@@ -99,10 +107,7 @@ def _parts(message: Message) -> list[dict[str, Any]]:
             wire = {"function_call": {"id": part.id, "name": part.name, "args": part.arguments}}
             calls_left -= 1
         elif isinstance(part, ImagePart | DocumentPart):
-            if part.url is not None:
-                wire = {"file_data": {"mime_type": part.media_type, "file_uri": part.url}}
-            else:
-                wire = {"inline_data": {"mime_type": part.media_type, "data": part.data}}
+            wire = _media(part)
         else:
             continue
         if signature is not None and ("function_call" in wire or not calls_left):
@@ -114,6 +119,13 @@ def _parts(message: Message) -> list[dict[str, Any]]:
         # A stream's closing signature (a part of empty text, after the answer) signs the last.
         out[-1]["thought_signature"] = signature
     return out or [{"text": message.content}]
+
+
+def _media(part: ImagePart | DocumentPart) -> dict[str, Any]:
+    """An image or a document: its bytes inline, or its URL."""
+    if part.url is not None:
+        return {"file_data": {"mime_type": part.media_type, "file_uri": part.url}}
+    return {"inline_data": {"mime_type": part.media_type, "data": part.data}}
 
 
 def _tools(tools: Sequence[Tool], output_tool: str | None = None) -> list[Any]:

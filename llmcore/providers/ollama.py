@@ -27,7 +27,15 @@ from llmcore.exchange import (
     UsageEvent,
 )
 from llmcore.models import Message, Role, Usage
-from llmcore.parts import ImagePart, Part, ReasoningPart, TextPart, ToolCallPart, base64_of
+from llmcore.parts import (
+    ImagePart,
+    Part,
+    ReasoningPart,
+    TextPart,
+    ToolCallPart,
+    base64_of,
+    result_media,
+)
 from llmcore.providers import errors
 from llmcore.providers.base import BaseProvider
 from llmcore.tokens.attachments import attachment_tokens
@@ -82,7 +90,9 @@ _decode = msgspec.json.Decoder(_Chunk).decode
 def _wire_message(message: Message) -> dict[str, Any]:
     """A message in ``/api/chat`` form: tool calls and results, images, its own thinking."""
     out: dict[str, Any] = {"role": message.role.value, "content": message.content}
-    images = [p for p in message.current_parts() if isinstance(p, ImagePart)]
+    parts = message.current_parts()
+    # A tool result's images go with the tool message (its documents are named in its text).
+    images = [p for p in (*parts, *result_media(parts)) if isinstance(p, ImagePart)]
     if images:
         if any(p.url is not None for p in images):
             raise InvalidRequestError(
@@ -426,7 +436,8 @@ class OllamaProvider(BaseProvider):
         """Approximate: role, content and a chat template's framing."""
         role = 1 if message.role in (Role.USER, Role.ASSISTANT, Role.SYSTEM) else 2
         tokens = MESSAGE_OVERHEAD + role + self.counter.count(message.content)
-        return tokens + attachment_tokens(message.parts) if len(message.parts) > 1 else tokens
+        has_media = len(message.parts) > 1 or message.role is Role.TOOL
+        return tokens + attachment_tokens(message.parts) if has_media else tokens
 
     async def amessage_tokens(self, message: Message, model: str | None = None) -> int:
         """Like :meth:`message_tokens`; also looks up the model's window once.

@@ -39,6 +39,7 @@ from llmcore.parts import (
     ToolCallPart,
     base64_of,
     binary_parts,
+    result_media,
 )
 from llmcore.providers import errors
 from llmcore.providers.base import BaseProvider
@@ -124,6 +125,31 @@ _encode = msgspec.json.Encoder().encode
 #: reasoning models); every other model, and OpenAI-compatible servers, get
 #: ``max_tokens``, which they all know.
 _REASONING_MODELS = ("o1", "o3", "o4", "gpt-5")
+
+
+def _wire_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
+    """The messages in Chat Completions form.
+
+    A ``tool`` message takes only text, so the images and documents of tool
+    results (an MCP tool's) follow the round's tool messages in one user
+    message, each introduced by the call it came from.
+    """
+    out: list[dict[str, Any]] = []
+    media: list[dict[str, Any]] = []
+    for message in messages:
+        if message.role is not Role.TOOL and media:
+            out.append({"role": "user", "content": media})
+            media = []
+        out.append(_wire_message(message))
+        found = result_media(message.parts) if message.role is Role.TOOL else []
+        if found:
+            result = message.tool_result
+            call = result.call_id if result is not None else "?"
+            media.append({"type": "text", "text": f"(What the tool call {call} returned:)"})
+            media += [_wire_part(part) for part in found]
+    if media:
+        out.append({"role": "user", "content": media})
+    return out
 
 
 def _wire_message(message: Message) -> dict[str, Any]:
@@ -250,7 +276,7 @@ class OpenAIProvider(BaseProvider):
         """The request body (built with msgspec; the SDK only sends it)."""
         body: dict[str, Any] = {
             "model": request.model,
-            "messages": [_wire_message(m) for m in request.messages],
+            "messages": _wire_messages(request.messages),
         }
         body.update(request.settings.options)
         limit = "max_completion_tokens" if request.model.startswith(_REASONING_MODELS) else None
@@ -396,7 +422,8 @@ class OpenAIProvider(BaseProvider):
         calls = message.tool_calls
         if calls:
             tokens += counter.count(_encode([msgspec.structs.asdict(c) for c in calls]).decode())
-        if len(message.parts) > 1:  # images (OpenAI's tile formula) and documents
+        # Images (OpenAI's tile formula) and documents, a tool result's included.
+        if len(message.parts) > 1 or message.role is Role.TOOL:
             tokens += attachment_tokens(message.parts)
         return tokens
 

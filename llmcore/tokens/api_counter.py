@@ -16,7 +16,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
-from llmcore.models import Message
+from llmcore.models import Message, Role
 from llmcore.tokens.tiktoken_counter import FALLBACK_ENCODING, get_counter
 
 __all__ = ["ApiTokenCounter", "scaled_estimate"]
@@ -102,8 +102,9 @@ class ApiTokenCounter:
 
 def _binary_key(message: Message) -> tuple[str, ...]:
     """What tells a message's images and documents apart in the cache: hashes or URLs."""
-    if len(message.parts) < 2:
+    if len(message.parts) < 2 and message.role is not Role.TOOL:
         return ()
-    from llmcore.parts import binary_parts, digest
+    from llmcore.parts import binary_parts, digest, result_media
 
-    return tuple(p.url or digest(p) for p in binary_parts(message.parts))
+    media = [*binary_parts(message.parts), *result_media(message.parts)]
+    return tuple(p.url or digest(p) for p in media)

@@ -21,7 +21,7 @@ import re
 import struct
 from collections.abc import Iterable
 
-from llmcore.parts import DocumentPart, ImagePart, Part
+from llmcore.parts import DocumentPart, ImagePart, Part, ToolResultPart, result_media
 
 __all__ = ["TOKENS_PER_PAGE", "attachment_tokens", "image_size", "image_tokens", "pdf_pages"]
 
@@ -105,4 +105,6 @@ def attachment_tokens(parts: Iterable[Part]) -> int:
         elif isinstance(part, DocumentPart):
             pages = pdf_pages(part.data) if part.data is not None else 1
             total += pages * TOKENS_PER_PAGE
+        elif isinstance(part, ToolResultPart) and part.parts:
+            total += attachment_tokens(result_media([part]))  # what is sent besides its text
     return total

@@ -27,8 +27,9 @@ RICH = str(Path(__file__).with_name("rich_server.py"))
 
 
 def tool_message(openai_server: FakeOpenAIServer) -> dict[str, Any]:
-    message: dict[str, Any] = openai_server.last_request.json["messages"][-1]
-    assert message["role"] == "tool"
+    """The last tool message sent (a result's images and PDFs follow it as a user message)."""
+    messages = openai_server.last_request.json["messages"]
+    message: dict[str, Any] = next(m for m in reversed(messages) if m["role"] == "tool")
     return message
 
 
@@ -89,7 +90,8 @@ async def test_images_and_embedded_resources_become_parts_the_store_keeps(
         await llm.chat("Show me", session_id="s")
         await llm.chat("Again", session_id="s")
         session = await llm.get_session("s")
-    # A provider that takes only text still tells the model what is there.
+    # The tool message takes only text: it names what is there (the image and the PDF
+    # follow it in a user message, tests/providers/test_tool_result_media.py).
     assert tool_message(openai_server)["content"] == (
         "Here is the chart.\n[image: image/png]\nResource notes://chart:\n# Sales\nUp 4%.\n"
         "[resource files://report.pdf: application/pdf]"
