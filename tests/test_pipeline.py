@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -442,3 +443,35 @@ async def test_a_custom_stage_contract_is_checked_and_undeclared_ones_are_not(
             llm.load_pipeline("needs")
         llm.load_pipeline("given")  # Judge provides it first
         llm.load_pipeline("undeclared")  # Explode declares nothing: it might provide it
+
+
+KEYWORD_STAGES = """
+async def mark(turn, *, verbose=False):
+    turn.state["marked"] = verbose
+
+
+async def around(turn, call_next, *, label="around"):
+    turn.state["before"] = label
+    await call_next(turn)
+    turn.state["after"] = turn.response.text
+"""
+
+
+async def test_a_function_stage_with_keyword_only_parameters_is_plain_not_wrapping(
+    tmp_path: Path, make_llm: MakeLLM
+) -> None:
+    # A keyword-only (defaulted) parameter is not call_next: the stage is called as fn(turn).
+    module = f"kw_stages_{uuid.uuid4().hex}"
+    (tmp_path / f"{module}.py").write_text(KEYWORD_STAGES, "utf-8")
+    define(
+        tmp_path,
+        "kw",
+        f'extends = "default"\n[[insert]]\nname = "mark"\nstage = "{module}:mark"\n'
+        f'after = "select_history"\n[[insert]]\nname = "around"\nstage = "{module}:around"\n'
+        'after = "persist"\n',
+    )
+    async with make_llm(**{"pipelines.paths": [str(tmp_path)]}) as llm:
+        turn = await llm.chat_turn("hi", pipeline="kw")
+    assert turn.state == {"marked": False, "before": "around", "after": "echo: hi"}
+    wraps = {t.name: t.wraps for t in turn.trace}
+    assert (wraps["mark"], wraps["around"]) == (False, True)

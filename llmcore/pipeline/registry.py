@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from llmcore._util.loading import import_object, load_entry_point
 from llmcore.config.suggest import did_you_mean
 from llmcore.exceptions import LLMCoreError, PipelineError
+from llmcore.pipeline.runner import is_wrapping
 from llmcore.pipeline.stage import AnyStage
 
 if TYPE_CHECKING:
@@ -110,7 +111,8 @@ def build_stage(
                 stage=stage,
                 definition=definition,
             )
-        if len(inspect.signature(factory).parameters) >= 2:
+        # The runner's rule, so a keyword-only option (``*, verbose=False``) is not call_next.
+        if is_wrapping(factory):
             return _WrappingFunctionStage(stage, factory)
         return _FunctionStage(stage, factory)
     if not callable(factory):
