@@ -44,6 +44,7 @@ from llmcore.parts import (
 )
 from llmcore.providers import errors
 from llmcore.providers.api_counted import ApiCountedProvider
+from llmcore.tokens.api_counter import countable
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
@@ -421,9 +422,12 @@ class AnthropicProvider(ApiCountedProvider):
             # A request needs one message; "." costs the same in every count.
             params.update(system=message.content, messages=[{"role": "user", "content": "."}])
         else:
-            # As it is sent (images and documents counted by the API), as a user turn.
-            content = _content(message) if message.role is not Role.TOOL else message.content
-            params["messages"] = [{"role": "user", "content": content or "."}]
+            # Its text (tool calls written out) and its images and PDFs, as a user turn.
+            text, media = countable(message)
+            blocks = [b for b in map(_block, media) if b is not None]
+            params["messages"] = [
+                {"role": "user", "content": [{"type": "text", "text": text or "."}, *blocks]}
+            ]
         client = self.client.with_options(timeout=min(self.settings.timeout, 10.0))
         try:
             result = await client.messages.count_tokens(**params)

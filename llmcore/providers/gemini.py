@@ -39,6 +39,7 @@ from llmcore.parts import (
 )
 from llmcore.providers import errors
 from llmcore.providers.api_counted import ApiCountedProvider
+from llmcore.tokens.api_counter import countable
 
 if TYPE_CHECKING:
     from google.genai import Client
@@ -420,13 +421,10 @@ class GeminiProvider(ApiCountedProvider):
     # -- tokens -----------------------------------------------------------
 
     async def _api_message_tokens(self, message: Message, model: str) -> int:
-        role = "model" if message.role is Role.ASSISTANT else "user"
-        parts = (
-            [p for p in _parts(message) if "function_call" not in p]
-            if len(message.parts) > 1
-            else []
-        )
-        contents: Any = [{"role": role, "parts": parts or [{"text": message.content or "."}]}]
+        # Its text (tool calls written out) and its images and PDFs, as a user turn.
+        text, media = countable(message)
+        parts = [{"text": text or "."}, *map(_media, media)]
+        contents: Any = [{"role": "user", "parts": parts}]
         try:
             result = await self.client.aio.models.count_tokens(model=model, contents=contents)
         except LLMCoreError:

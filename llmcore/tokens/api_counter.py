@@ -10,6 +10,7 @@ a cool-down.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
@@ -17,9 +18,10 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
 from llmcore.models import Message, Role
+from llmcore.parts import DocumentPart, ImagePart, binary_parts, digest, result_media
 from llmcore.tokens.tiktoken_counter import FALLBACK_ENCODING, get_counter
 
-__all__ = ["ApiTokenCounter", "scaled_estimate"]
+__all__ = ["ApiTokenCounter", "countable", "scaled_estimate"]
 
 logger = logging.getLogger("llmcore.tokens")
 
@@ -74,7 +76,8 @@ class ApiTokenCounter:
 
     async def count(self, message: Message, model: str) -> int:
         """The message's tokens: cached, else from the API, else estimated."""
-        key = (model, message.role.value, message.content, _binary_key(message))
+        text, media = countable(message)
+        key = (model, message.role.value, text, tuple(p.url or digest(p) for p in media))
         cached = self._cache.get(key)
         if cached is not None:
             self._cache.move_to_end(key)
@@ -100,11 +103,19 @@ class ApiTokenCounter:
         return tokens
 
 
-def _binary_key(message: Message) -> tuple[str, ...]:
-    """What tells a message's images and documents apart in the cache: hashes or URLs."""
-    if len(message.parts) < 2 and message.role is not Role.TOOL:
-        return ()
-    from llmcore.parts import binary_parts, digest, result_media
+def countable(message: Message) -> tuple[str, list[ImagePart | DocumentPart]]:
+    """What a count of ``message`` is made of: its text and its images and PDFs.
 
+    The text is the message's, with its tool calls written out (their names
+    and arguments cost tokens too); the media are its own and a tool result's.
+    A count request sends these as one user turn (the APIs take tool calls and
+    results only in a real exchange), and the cache tells messages apart by
+    them: two replies with the same text and different calls are two counts.
+    """
+    text = message.content
+    calls = message.tool_calls if message.role is Role.ASSISTANT else []
+    if calls:
+        written = "\n".join(f"{c.name}({json.dumps(c.arguments)})" for c in calls)
+        text = f"{text}\n{written}" if text else written
     media = [*binary_parts(message.parts), *result_media(message.parts)]
-    return tuple(p.url or digest(p) for p in media)
+    return text, media
