@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,9 @@ import anyio
 import pytest
 from fakes.openai_server import FakeOpenAIServer, Reply
 
-from llmcore import ChatSession, ChatStream, ConfigError, LLMCore
+from llmcore import ChatSession, ChatStream, ConfigError, LLMCore, Message
+from llmcore.config.schema import SessionStorageSettings
+from llmcore.storage.sessions.sqlite import SqliteSessionStorage
 
 MakeLLM = Callable[..., AbstractAsyncContextManager[LLMCore]]
 
@@ -223,3 +225,46 @@ async def test_a_first_turn_that_fails_before_the_model_stores_nothing(
             await llm.chat("hello", session_id="s")
         assert await llm.get_session("s") is None
         assert await llm.list_sessions() == []
+
+
+class SlowSqliteStore(SqliteSessionStorage):
+    """A SQLite store whose writes take a while, so a cancel can land in the middle of one."""
+
+    #: Set when a write starts (the test makes a new one on its own event loop).
+    writing: anyio.Event | None = None
+
+    def __init__(self, settings: SessionStorageSettings):
+        super().__init__(settings.path)
+
+    async def append_turn(
+        self,
+        session_id: str,
+        messages: Sequence[Message],
+        *,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        if SlowSqliteStore.writing is not None:
+            SlowSqliteStore.writing.set()
+        await anyio.sleep(0.2)
+        await super().append_turn(session_id, messages, metadata=metadata)
+
+
+async def test_cancelled_while_the_turn_is_being_saved_keeps_the_turn(
+    make_llm: MakeLLM, openai_server: FakeOpenAIServer, no_error_logs: Any
+) -> None:
+    SlowSqliteStore.writing = writing = anyio.Event()
+
+    async def cancel_when_writing(scope: anyio.CancelScope) -> None:
+        with anyio.fail_after(10):
+            await writing.wait()
+        scope.cancel()
+
+    async with make_llm(**{"storage.session.type": f"{__name__}:SlowSqliteStore"}) as llm:
+        with anyio.CancelScope() as scope:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(cancel_when_writing, scope)
+                await llm.chat("hello", session_id="s")
+        assert scope.cancel_called  # while the write slept: it finished all the same
+        session = await llm.get_session("s")
+    assert rows(session) == [("user", "hello", False), ("assistant", "echo: hello", False)]
+

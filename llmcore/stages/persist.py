@@ -26,8 +26,10 @@ class Persist:
     lost once it was sent, and a turn that never reached the model (a bad
     option, a message too long for the window) stores nothing. A reply cut
     short (the caller stopped reading, or the stream broke) is stored with
-    ``metadata["interrupted"] = True``. Temporary sessions and
-    ``save_session=False`` store nothing.
+    ``metadata["interrupted"] = True``. The save itself is shielded from
+    cancellation: once the model has answered, a cancel landing mid-write
+    does not lose the turn. Temporary sessions and ``save_session=False``
+    store nothing.
     """
 
     name = "persist"
@@ -54,7 +56,9 @@ class Persist:
                             failure,
                         )
             raise
-        await self._save(turn)
+        # The model has answered: a cancel landing mid-write must not lose the turn.
+        with anyio.CancelScope(shield=True):
+            await self._save(turn)
 
     async def _save(self, turn: Turn) -> None:
         if turn.session_id is None or not turn.save_session:
