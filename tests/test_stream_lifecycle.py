@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import msgspec
 import pytest
 from fakes.openai_server import FakeOpenAIServer, Reply
 
@@ -268,3 +269,43 @@ async def test_cancelled_while_the_turn_is_being_saved_keeps_the_turn(
         session = await llm.get_session("s")
     assert rows(session) == [("user", "hello", False), ("assistant", "echo: hello", False)]
 
+
+class Verdict(msgspec.Struct):
+    ok: bool
+    reason: str
+
+
+async def test_a_structured_reply_cut_short_is_stored_as_not_valid(
+    make_llm: MakeLLM, openai_server: FakeOpenAIServer, no_error_logs: Any
+) -> None:
+    openai_server.enqueue(Reply(chunks=['{"ok": true, ', '"reason": "fine"}']))
+    async with make_llm() as llm:
+        turn = await llm.chat_turn("judge", session_id="s", stream=True, output_type=Verdict)
+        assert turn.chunks is not None
+        async for _chunk in turn.chunks:
+            break
+        await turn.chunks.aclose()
+        session = await llm.get_session("s")
+    assert turn.response.output is None
+    assert session is not None
+    reply = session.messages[-1]
+    assert reply.content == '{"ok": true, '
+    assert reply.metadata["interrupted"] is True
+    assert reply.metadata["structured"] is True
+    assert reply.metadata["output_valid"] is False
+
+
+async def test_a_whole_structured_reply_is_stored_without_an_invalid_mark(
+    make_llm: MakeLLM, openai_server: FakeOpenAIServer, no_error_logs: Any
+) -> None:
+    openai_server.enqueue(Reply(chunks=['{"ok": true, ', '"reason": "fine"}']))
+    async with make_llm() as llm:
+        turn = await llm.chat_turn("judge", session_id="s", stream=True, output_type=Verdict)
+        assert turn.chunks is not None
+        async with turn.chunks as chunks:
+            assert "".join([c async for c in chunks]) == '{"ok": true, "reason": "fine"}'
+        session = await llm.get_session("s")
+    assert turn.response.output == Verdict(ok=True, reason="fine")
+    assert session is not None
+    assert "output_valid" not in session.messages[-1].metadata
+    assert "interrupted" not in session.messages[-1].metadata

@@ -91,12 +91,14 @@ class Persist:
             metadata["usage"] = usage
         if response.finish_reason is not None:
             metadata["finish_reason"] = response.finish_reason
-        if response.interrupted or not response.complete:
+        interrupted = response.interrupted or not response.complete
+        if interrupted:
             metadata["interrupted"] = True
         if turn.output is not None:  # the text is the JSON of an output_type
             metadata["structured"] = True
             metadata["output_type"] = turn.output.name
-            if "output_error" in response.details:
+            # Invalid after the repair rounds, or cut short before it could be validated.
+            if "output_error" in response.details or (interrupted and response.output is None):
                 metadata["output_valid"] = False
         reply = Message(
             role=Role.ASSISTANT,
