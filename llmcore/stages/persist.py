@@ -6,15 +6,20 @@ import logging
 
 import anyio
 
-from llmcore.models import Message, Role
+from llmcore.models import Message, Role, ToolCall
 from llmcore.pipeline.stage import CallNext
 from llmcore.services import Services
 from llmcore.tokens.cached import MessageCounter
+from llmcore.tools.messages import tool_message
+from llmcore.tools.tool import ToolResult
 from llmcore.turn import Turn
 
 __all__ = ["Persist"]
 
 logger = logging.getLogger("llmcore.stages.persist")
+
+#: The result stored for a tool call the turn stopped before running.
+NOT_RUN = "Not run: the turn was interrupted before the tool ran."
 
 
 class Persist:
@@ -26,7 +31,10 @@ class Persist:
     lost once it was sent, and a turn that never reached the model (a bad
     option, a message too long for the window) stores nothing. A reply cut
     short (the caller stopped reading, or the stream broke) is stored with
-    ``metadata["interrupted"] = True``. The save itself is shielded from
+    ``metadata["interrupted"] = True``; a tool call it made that never got a
+    result (the turn stopped before or while the tool ran) is stored with an
+    error result saying so, as the tool-round limit does, so the session stays
+    a conversation every provider accepts. The save itself is shielded from
     cancellation: once the model has answered, a cancel landing mid-write
     does not lose the turn. Temporary sessions and ``save_session=False``
     store nothing.
@@ -67,6 +75,10 @@ class Persist:
         reply = await self._reply(turn)
         if reply is not None:
             messages.append(reply)
+        before = len(messages)
+        messages = _answer_unrun_calls(messages, turn.session_id)
+        if len(messages) > before:
+            turn.note(f"{len(messages) - before} tool call(s) stored as not run")
         store = await self.services.session_store()
         # The one writer of the session: messages and metadata changes (a
         # summary made this turn) go in one write.
@@ -110,3 +122,27 @@ class Persist:
         provider = self.services.provider(turn.provider_name)
         await MessageCounter(provider, turn.model).acount(reply)
         return reply
+
+
+def _answer_unrun_calls(messages: list[Message], session_id: str) -> list[Message]:
+    """``messages`` with an error result after each tool call that has none.
+
+    A turn stopped mid tool round (the caller broke out of the stream at a
+    tool call, or cancelled while a tool ran) leaves calls without results;
+    OpenAI and Anthropic refuse every later request on such a conversation.
+    """
+    answered: list[Message] = []
+    pending: list[ToolCall] = []
+    for message in messages:
+        result = message.tool_result if message.role is Role.TOOL else None
+        if result is not None:
+            pending = [c for c in pending if c.id != result.call_id]
+        else:
+            answered += _not_run(pending, session_id)
+            pending = list(message.tool_calls) if message.role is Role.ASSISTANT else []
+        answered.append(message)
+    return answered + _not_run(pending, session_id)
+
+
+def _not_run(calls: list[ToolCall], session_id: str) -> list[Message]:
+    return [tool_message(c, ToolResult(NOT_RUN, is_error=True), session_id) for c in calls]
