@@ -81,7 +81,8 @@ def init_command(
     provider = provider or _ask(
         ask, "Provider", "local" if local_installed() else "openai", PROVIDERS
     )
-    model = model or _ask(ask, "Model", _default_model(provider))
+    defaults = _defaults(provider)
+    model = model or _ask(ask, "Model", defaults.default_model or "")
     store = store or _ask(ask, "Sessions", "sqlite", STORES)
     if store == "postgres" and not db_url:
         if not ask:
@@ -89,13 +90,13 @@ def init_command(
         db_url = click.prompt("PostgreSQL URL", hide_input=True)
     from llmcore.providers.models import check_model_name
 
-    check_model_name(provider, _defaults(provider), model)
+    check_model_name(provider, defaults, model)
     text = config_text(provider, model, store, db_url)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, "utf-8")
     from llmcore.config.loader import load_config
 
-    load_config(file_path=path, env_prefix=None)  # what was written is valid
+    load_config(file_path=path, env_prefix=None, user_config=False)  # what was written is valid
     click.echo(f"Wrote {path}: provider {provider} ({model}), sessions in {store}.")
     variable = KEY_VARIABLES.get(provider)
     if variable:
@@ -111,13 +112,11 @@ def _ask(ask: bool, label: str, default: str, choices: tuple[str, ...] | None = 
 
 
 def _defaults(provider: str) -> ProviderSettings:
+    """The packaged defaults of ``provider``: never the user's file, which
+    ``--force`` may be here to replace because it is broken."""
     from llmcore.config.loader import load_config
 
-    return load_config(env_prefix=None).config.providers[provider]
-
-
-def _default_model(provider: str) -> str:
-    return _defaults(provider).default_model or ""
+    return load_config(env_prefix=None, user_config=False).config.providers[provider]
 
 
 def config_text(provider: str, model: str, store: str, db_url: str | None) -> str:

@@ -84,3 +84,18 @@ def test_slash_model_refuses_a_model_the_provider_does_not_have(child: pexpect.s
     child.expect_exact(PROMPT)
     child.sendeof()
     child.expect(pexpect.EOF)
+
+
+def test_init_force_replaces_a_broken_user_config(tmp_path: Path) -> None:
+    env = llmchat_env(tmp_path, None)
+    path = tmp_path / ".config" / "llmcore" / "config.toml"
+    path.parent.mkdir(parents=True)
+    path.write_text("[llmcore\ndefault_provider = ", "utf-8")  # not TOML at all
+    broken = run_llmchat(["config", "show", "llmcore.default_provider"], env, tmp_path)
+    assert broken.returncode == 1 and str(path) in broken.stderr
+    done = run_llmchat(["init", "--yes", "--force", "-p", "openai"], env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert f"Wrote {path}: provider openai (gpt-4o-mini), sessions in sqlite." in done.stdout
+    assert tomllib.loads(path.read_text())["llmcore"] == {"default_provider": "openai"}
+    shown = run_llmchat(["config", "show", "llmcore.default_provider", "--json"], env, tmp_path)
+    assert shown.returncode == 0 and '"openai"' in shown.stdout
