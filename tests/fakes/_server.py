@@ -249,6 +249,8 @@ class ThreadedServer:
 
     name = "fake"
     handler_class: type[BaseHTTPRequestHandler]
+    #: How the paths of this fake's chat endpoints end (see :meth:`chat_bodies`).
+    chat_paths: tuple[str, ...] = ()
 
     def __init__(self) -> None:
         self.requests: list[RecordedRequest] = []
@@ -297,6 +299,22 @@ class ThreadedServer:
         """Script replies for the next chat requests (FIFO)."""
         with self._lock:
             self._replies.extend(replies)
+
+    def chat_bodies(self) -> list[Any]:
+        """The JSON bodies of the chat requests received, oldest first.
+
+        Only what reached a chat endpoint (:attr:`chat_paths`): no token
+        counts, model lookups or model lists.
+        """
+        if not self.chat_paths:
+            raise NotImplementedError(f"the fake {self.name} server names no chat endpoint")
+        with self._lock:
+            return [
+                r.json
+                for r in self.requests
+                if r.method == "POST"
+                and r.path.split("?", 1)[0].rstrip("/").endswith(self.chat_paths)
+            ]
 
     def _record(self, request: Any) -> None:
         with self._lock:

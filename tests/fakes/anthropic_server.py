@@ -107,6 +107,7 @@ class FakeAnthropicServer(FakeServer):
     """Speaks the Anthropic Messages API; point ``AsyncAnthropic(base_url=...)`` at :attr:`url`."""
 
     name = "anthropic"
+    chat_paths = ("/v1/messages",)  # not /v1/messages/count_tokens
 
     def __init__(self) -> None:
         super().__init__()

@@ -73,6 +73,7 @@ class FakeGeminiServer(FakeServer):
     """Speaks the Gemini API; give ``google-genai`` ``base_url=`` :attr:`url`."""
 
     name = "gemini"
+    chat_paths = (":generateContent", ":streamGenerateContent")
 
     def __init__(self) -> None:
         super().__init__()

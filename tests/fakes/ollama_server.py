@@ -40,6 +40,7 @@ class FakeOllamaServer(FakeServer):
     """Speaks Ollama's ``/api``; point a provider's ``base_url`` at :attr:`url`."""
 
     name = "ollama"
+    chat_paths = ("/api/chat",)
 
     def __init__(self) -> None:
         super().__init__()

@@ -304,6 +304,7 @@ class FakeOpenAIServer(ThreadedServer):
 
     name = "openai"
     handler_class = _Handler
+    chat_paths = ("/v1/chat/completions",)
 
     def __init__(self) -> None:
         super().__init__()

@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 from _media import gif, jpeg, pdf, png, webp
-from _wire import chat_bodies
 from fakes.gemini_checks import field
 
 from llmcore import InvalidRequestError, LLMCore, ProviderError
@@ -116,7 +115,7 @@ async def test_every_kind_on_every_provider(
             assert repr(model_for(provider) or llm.config.providers[provider].default_model) in (
                 message
             )
-            assert chat_bodies(server) == []  # nothing sent
+            assert server.chat_bodies() == []  # nothing sent
             return
         reply = await llm.chat(
             "What is this?",
@@ -127,7 +126,7 @@ async def test_every_kind_on_every_provider(
         )
         session = await llm.get_session("s")
     assert reply.startswith("echo: What is this?")
-    (body,) = chat_bodies(server)
+    (body,) = server.chat_bodies()
     turn = last_user(provider, body)
     if kind == "text":
         assert "Line one of the notes." in sent_text(provider, turn)
@@ -153,7 +152,7 @@ async def test_ollama_text_model_refuses_images_by_its_capabilities(
                            attachments=[png()])  # fmt: skip
         assert await llm.get_session("s") is None
     assert "'ollama'" in str(info.value) and "'llama3.2'" in str(info.value)
-    assert chat_bodies(servers["ollama"]) == []
+    assert servers["ollama"].chat_bodies() == []
 
 
 async def test_the_local_provider_refuses_attachments_before_loading_a_model(
@@ -195,7 +194,7 @@ async def test_every_way_of_giving_an_attachment(
         for item in given:
             await llm.chat("Look.", provider_name=provider, model_name=model_for(provider),
                            attachments=[item])  # fmt: skip
-    bodies = chat_bodies(servers[provider])
+    bodies = servers[provider].chat_bodies()
     assert len(bodies) == len(given)
     for body in bodies:
         assert [data for _, data in sent_binaries(provider, last_user(provider, body))] == [picture]
@@ -208,7 +207,7 @@ async def test_an_image_url_is_sent_as_a_url(
     url = "https://example.com/cat.jpg"
     async with llm_for() as llm:
         await llm.chat("Look.", provider_name=provider, attachments=[url])
-    (body,) = chat_bodies(servers[provider])
+    (body,) = servers[provider].chat_bodies()
     turn = last_user(provider, body)
     if provider == "openai":
         assert {"type": "image_url", "image_url": {"url": url}} in turn["content"]
@@ -228,7 +227,7 @@ async def test_ollama_refuses_an_image_url_before_sending(
             await llm.chat("Look.", session_id="s", provider_name="ollama", model_name=VISION,
                            attachments=["https://example.com/cat.png"])  # fmt: skip
         assert await llm.get_session("s") is None
-    assert chat_bodies(servers["ollama"]) == []
+    assert servers["ollama"].chat_bodies() == []
 
 
 @pytest.mark.parametrize(
@@ -274,7 +273,7 @@ async def test_the_type_is_sniffed_from_the_bytes_not_the_name(
     async with llm_for() as llm:
         await llm.chat("Summarise.", session_id="s", attachments=[fake_png])
         session = await llm.get_session("s")
-    (body,) = chat_bodies(servers["openai"])
+    (body,) = servers["openai"].chat_bodies()
     (part,) = [p for p in last_user("openai", body)["content"] if p["type"] == "file"]
     assert part["file"]["filename"] == "scan.png"
     assert sent_binaries("openai", last_user("openai", body)) == [("application/pdf", document)]
@@ -299,7 +298,7 @@ async def test_images_are_stored_once_per_hash_and_replayed_on_later_turns(
     with sqlite3.connect(tmp_path / "sessions.db") as db:
         blobs = sorted(len(row[0]) for row in db.execute("SELECT data FROM blobs"))
     assert blobs == sorted([len(picture), len(other)])  # each distinct image once
-    last = chat_bodies(servers[provider])[-1]
+    last = servers[provider].chat_bodies()[-1]
     turns = last["contents"] if provider == "gemini" else last["messages"]
     users = [t for t in turns if t.get("role") == "user"]
     replayed = [data for t in users for _, data in sent_binaries(provider, t)]

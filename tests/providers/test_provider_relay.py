@@ -20,7 +20,7 @@ from typing import Any
 import msgspec
 import pytest
 from _media import png
-from _wire import chat_bodies, notes
+from _wire import notes
 from fakes._server import Reply
 from fakes.gemini_checks import field
 from fakes.openai_server import Reply as OpenAIReply
@@ -138,16 +138,16 @@ async def test_one_session_through_every_provider_and_back(
 
     # Each provider was sent the photo from the first turn, in its own form.
     for provider in ("openai", "anthropic", "gemini", "ollama"):
-        assert images_sent(provider, chat_bodies(servers[provider])[-1]) == [PHOTO]
+        assert images_sent(provider, servers[provider].chat_bodies()[-1]) == [PHOTO]
     # Anthropic got the foreign id rewritten, the same in the call and its result.
-    body = chat_bodies(servers["anthropic"])[0]
+    body = servers["anthropic"].chat_bodies()[0]
     uses = [b["id"] for m in body["messages"] if isinstance(m["content"], list)
             for b in m["content"] if b["type"] == "tool_use"]  # fmt: skip
     results = [b["tool_use_id"] for m in body["messages"] if isinstance(m["content"], list)
                for b in m["content"] if b["type"] == "tool_result"]  # fmt: skip
     assert uses == results and FOREIGN_ID not in uses
     # And OpenAI, back at the end, got no reasoning from anyone.
-    last = chat_bodies(servers["openai"])[-1]
+    last = servers["openai"].chat_bodies()[-1]
     assert "Thinking" not in str(last) and "I need the weather" not in str(last)
     assert [type(p) for p in messages[0].parts] == [type(messages[0].parts[0]), ImagePart]
 
@@ -160,7 +160,7 @@ async def test_foreign_reasoning_can_travel_as_text(
         await llm.chat("Weather?", session_id="s", provider_name="anthropic", reasoning="low")
         turn = await llm.chat_turn("And tomorrow?", session_id="s", provider_name="gemini")
     assert "reasoning by anthropic/claude-sonnet-4-6 sent as text" in notes(turn)
-    body = chat_bodies(servers["gemini"])[-1]
+    body = servers["gemini"].chat_bodies()[-1]
     texts = [field(p, "text") for c in body["contents"] for p in field(c, "parts")]
     assert "(Reasoning by anthropic/claude-sonnet-4-6: Oslo is usually rainy.)" in texts
 
@@ -182,7 +182,7 @@ async def test_calls_without_ids_from_several_turns_can_go_to_anthropic(
         reply = await llm.chat("And all three?", session_id="s", provider_name="anthropic",
                                tools=[get_weather])  # fmt: skip
     assert reply.startswith("echo: And all three?")
-    body = chat_bodies(servers["anthropic"])[-1]
+    body = servers["anthropic"].chat_bodies()[-1]
     uses = [b["id"] for m in body["messages"] if isinstance(m["content"], list)
             for b in m["content"] if b["type"] == "tool_use"]  # fmt: skip
     assert len(uses) == len(set(uses)) == 3
@@ -199,7 +199,7 @@ async def test_an_id_too_long_for_openai_is_rewritten_for_it_alone(
         session = await llm.get_session("s")
     assert turn.response.text == "echo: Thanks!"
     assert "tool-call ids rewritten for openai" in notes(turn)
-    body = chat_bodies(servers["openai"])[-1]
+    body = servers["openai"].chat_bodies()[-1]
     (sent,) = [c["id"] for m in body["messages"] for c in m.get("tool_calls") or []]
     assert len(sent) <= 40 and [m.get("tool_call_id") for m in body["messages"]
                                 if m["role"] == "tool"] == [sent]  # fmt: skip

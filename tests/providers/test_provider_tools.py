@@ -45,10 +45,6 @@ def script(provider: str, server: Any) -> None:
         server.enqueue(FakeReply(tool_calls=[CALL]), FakeReply(text="It is sunny."))
 
 
-def chat_requests(provider: str, server: Any) -> list[dict[str, Any]]:
-    return [r.json for r in server.requests if r.method == "POST" and "count" not in r.path.lower()]
-
-
 def tools_sent(provider: str, body: dict[str, Any]) -> list[dict[str, Any]]:
     if provider == "anthropic":
         return [
@@ -181,7 +177,7 @@ async def test_tool_round_trip_per_provider(
             )
         session = await llm.get_session("s")
     assert reply == "It is sunny."
-    first, second = chat_requests(provider, server)[-2:]
+    first, second = server.chat_bodies()  # the tool call, then its result
     assert first["tools"] == tools_sent(provider, first)
     expected = EXPECTED_REPLAY[provider]
     if provider == "ollama":

@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from _wire import chat_bodies, notes
+from _wire import notes
 from fakes._server import Reply, sign
 from fakes.gemini_checks import call_fingerprint, field
 from fakes.openai_server import Reply as OpenAIReply
@@ -115,7 +115,7 @@ async def test_reasoning_is_stored_with_its_signature_and_replayed_next_turn(
     assert {(p.provider, p.model) for p in parts} == {
         (provider, model or llm.config.providers[provider].default_model)
     }
-    replay = chat_bodies(servers[provider])[-1]
+    replay = servers[provider].chat_bodies()[-1]
     if provider == "anthropic":
         assert reasoning.signature == sign("thinking", THOUGHT)
         assert replay["messages"][1]["content"][0] == {
@@ -153,7 +153,7 @@ async def test_anthropic_tool_loop_replays_the_signed_thinking_before_the_tool_r
             assert "".join([c async for c in turn.chunks]) == "It is sunny."
         session = await llm.get_session("s")
     assert turn.response.text == "It is sunny."
-    first, second = chat_bodies(server)
+    first, second = server.chat_bodies()
     assert first["thinking"] == {"type": "enabled", "budget_tokens": 1024}
     asking = second["messages"][1]["content"]
     assert [b["type"] for b in asking] == ["thinking", "tool_use"]
@@ -177,7 +177,7 @@ async def test_anthropic_redacted_thinking_is_replayed_in_its_place(
         await llm.chat("Weather?", session_id="s", provider_name="anthropic",
                        tools=[get_weather], reasoning="low")  # fmt: skip
         session = await llm.get_session("s")
-    replayed = chat_bodies(server)[1]["messages"][1]["content"]
+    replayed = server.chat_bodies()[1]["messages"][1]["content"]
     assert [b["type"] for b in replayed] == ["thinking", "redacted_thinking", "tool_use"]
     assert replayed[1] == {"type": "redacted_thinking", "data": sign("redacted", "")}
     assert session is not None
@@ -198,7 +198,7 @@ async def test_gemini_tool_loop_replays_the_thought_signature_on_the_function_ca
                                    stream=stream)  # fmt: skip
         if turn.chunks is not None:
             assert "".join([c async for c in turn.chunks]) == "It is sunny."
-    first, second = chat_bodies(server)
+    first, second = server.chat_bodies()
     config = field(field(first, "generationConfig"), "thinkingConfig")
     assert (field(config, "includeThoughts"), field(config, "thinkingBudget")) == (True, 2048)
     (part,) = field(second["contents"][1], "parts")  # the thought summary is not sent back
@@ -266,7 +266,7 @@ async def test_a_model_that_cannot_reason_ignores_it_with_one_note(
         turn = await llm.chat_turn("Weather?", provider_name=provider, model_name=model,
                                    tools=[get_weather], reasoning="high")  # fmt: skip
     assert turn.response.text == "Sunny."
-    bodies = chat_bodies(server)
+    bodies = server.chat_bodies()
     assert len(bodies) == 3  # three rounds, one note
     if sent == "generationConfig":
         assert all(field(b.get(sent), "thinkingConfig") is None for b in bodies)
@@ -289,7 +289,7 @@ async def test_usage_reports_reasoning_tokens_over_the_rounds(
         plain = await llm.chat_turn("Weather?", provider_name="openai")
     assert openai.response.usage is not None and gemini.response.usage is not None
     assert openai.response.usage.reasoning_tokens == 2 * 64  # the fake's count for "high"
-    assert [b["reasoning_effort"] for b in chat_bodies(servers["openai"])[:2]] == ["high"] * 2
+    assert [b["reasoning_effort"] for b in servers["openai"].chat_bodies()[:2]] == ["high"] * 2
     assert gemini.response.usage.reasoning_tokens == 40
     assert gemini.response.usage.output_tokens == 1 + 40  # thoughts are output tokens too
     assert plain.response.usage is not None and plain.response.usage.reasoning_tokens == 0
@@ -318,12 +318,12 @@ async def test_one_reasoning_setting_maps_to_each_providers_own(
         for provider, model in [("openai", "o3"), ("anthropic", None), ("gemini", None),
                                 ("ollama", THINKER), ("ollama", "gpt-oss:20b")]:  # fmt: skip
             await llm.chat("Think.", provider_name=provider, model_name=model, reasoning=reasoning)
-    assert chat_bodies(servers["openai"])[0]["reasoning_effort"] == effort
-    thinking = chat_bodies(servers["anthropic"])[0]["thinking"]
+    assert servers["openai"].chat_bodies()[0]["reasoning_effort"] == effort
+    thinking = servers["anthropic"].chat_bodies()[0]["thinking"]
     assert thinking == {"type": "enabled", "budget_tokens": anthropic}
-    config = field(field(chat_bodies(servers["gemini"])[0], "generationConfig"), "thinkingConfig")
+    config = field(field(servers["gemini"].chat_bodies()[0], "generationConfig"), "thinkingConfig")
     assert field(config, "thinkingBudget") == gemini
-    qwen, gpt_oss = chat_bodies(servers["ollama"])
+    qwen, gpt_oss = servers["ollama"].chat_bodies()
     assert (qwen["think"], gpt_oss["think"]) == (True, effort)
 
 
@@ -333,7 +333,7 @@ async def test_the_providers_reasoning_setting_is_the_default(
     async with llm_for(**{"providers.anthropic.reasoning": "low"}) as llm:
         await llm.chat("Think.", provider_name="anthropic")
         await llm.chat("Think harder.", provider_name="anthropic", reasoning="medium")
-    first, second = chat_bodies(servers["anthropic"])
+    first, second = servers["anthropic"].chat_bodies()
     assert first["thinking"]["budget_tokens"] == 1024
     assert second["thinking"]["budget_tokens"] == 2048  # 4096 is max_tokens: half is left
 
@@ -346,7 +346,7 @@ async def test_anthropic_thinking_leaves_out_what_the_api_refuses_with_notes(
                                    temperature=0.2, provider_options={"top_k": 5})  # fmt: skip
         small = await llm.chat_turn("Think.", provider_name="anthropic", reasoning="medium",
                                     max_tokens=1500)  # fmt: skip
-    body, small_body = chat_bodies(servers["anthropic"])
+    body, small_body = servers["anthropic"].chat_bodies()
     assert body["thinking"]["budget_tokens"] == 2048 and "temperature" not in body
     assert "top_k" not in body and "top_k" not in body.get("extra_body", {})
     assert "thinking budget lowered to 2048 to leave room for the answer (max_tokens 4096)" in (
@@ -365,7 +365,7 @@ async def test_a_bad_reasoning_value_is_refused_before_anything_is_sent(
         with pytest.raises(InvalidRequestError, match="reasoning must be 'low', 'medium'"):
             await llm.chat("Think.", session_id="s", provider_name="anthropic", reasoning=bad)
         assert await llm.get_session("s") is None
-    assert chat_bodies(servers["anthropic"]) == []
+    assert servers["anthropic"].chat_bodies() == []
 
 
 async def test_stream_events_show_tool_calls_too(llm_for: MakeLLM, servers: dict[str, Any]) -> None:

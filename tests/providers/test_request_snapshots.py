@@ -61,14 +61,6 @@ def script(provider: str, server: Any) -> None:
     )
 
 
-def chat_bodies(server: Any) -> list[Any]:
-    return [
-        r.json
-        for r in server.requests
-        if r.method == "POST" and "count" not in r.path.lower() and "embed" not in r.path
-    ]
-
-
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
 @pytest.mark.parametrize("provider", PROVIDERS)
 async def test_request_bodies_match_the_snapshot(
@@ -90,9 +82,12 @@ async def test_request_bodies_match_the_snapshot(
                     pass
             else:
                 await llm.chat(message, **common, **extra)
-    bodies = chat_bodies(server)
+    bodies = server.chat_bodies()
     snapshot = SNAPSHOTS / f"{provider}-{'stream' if stream else 'whole'}.json"
     if os.environ.get("LLMCORE_UPDATE_SNAPSHOTS") and anyio_backend == "asyncio":
         SNAPSHOTS.mkdir(exist_ok=True)
         snapshot.write_text(json.dumps(bodies, indent=2, sort_keys=True) + "\n")
     assert bodies == json.loads(snapshot.read_text())
+    if provider == "ollama":  # and one lookup of the model (its window), before the first chat
+        posts = [(r.path, r.json) for r in server.requests if r.method == "POST"]
+        assert posts == [("/api/show", {"model": "llama3.2"}), *(("/api/chat", b) for b in bodies)]

@@ -26,11 +26,6 @@ def sent_max_tokens(provider: str, body: dict[str, Any]) -> int | None:
     return None if value is None else int(value)
 
 
-def last_chat_body(server: Any) -> dict[str, Any]:
-    bodies = [r.json for r in server.requests if r.method == "POST" and "count" not in r.path]
-    return bodies[-1]
-
-
 # (overrides, call kwargs, expected): the precedence, highest first.
 CASES = [
     ({}, {"max_tokens": 77}, 77),  # the call's
@@ -60,7 +55,7 @@ async def test_budget_and_request_agree_on_max_tokens(
         turn = await llm.chat_turn("Hi", provider_name=provider, model_name=model, **call)
     assert turn.budget.reserved == expected
     assert turn.settings is not None and turn.settings.max_tokens == expected
-    assert sent_max_tokens(provider, last_chat_body(servers[provider])) == expected
+    assert sent_max_tokens(provider, servers[provider].chat_bodies()[-1]) == expected
 
 
 async def test_a_context_override_is_checked_by_the_config_schema(make_llm: MakeLLM) -> None:

@@ -74,18 +74,6 @@ def reply(provider: str, text: str) -> Any:
     return OpenAIReply(text=text) if provider == "openai" else FakeReply(text=text)
 
 
-def chat_bodies(server: Any) -> list[dict[str, Any]]:
-    """The chat requests a fake received (not token counts, not Ollama's /api/show)."""
-    return [
-        r.json
-        for r in server.requests
-        if r.method == "POST"
-        and "count" not in r.path.lower()
-        and not r.path.endswith("/api/show")
-        and r.json is not None
-    ]
-
-
 def structured_field(provider: str, body: dict[str, Any]) -> Any:
     """Where each API takes the schema."""
     if provider == "openai":
@@ -182,7 +170,7 @@ async def test_each_provider_gets_its_native_mode(
             model_name=MODELS[provider],
         )
     assert result == EXPECTED
-    (body,) = chat_bodies(server)
+    (body,) = server.chat_bodies()
     assert structured_field(provider, body) == expected_field(provider)
 
 
@@ -203,7 +191,7 @@ async def test_an_invalid_reply_is_repaired_once(
         )
         session = await llm.get_session("s")
     assert turn.response.output == EXPECTED
-    _, second = chat_bodies(server)
+    _, second = server.chat_bodies()
     repair = json.dumps(second)
     assert "Expected `float`, got `str` - at `$.total`" in repair and "twelve" in repair
     assert any("repair round 1" in note for t in turn.trace for note in t.notes)
@@ -237,7 +225,7 @@ async def test_invalid_twice_raises_and_keeps_the_reply(
     assert error.attempts == 2
     assert error.errors == ["Object missing required field `total`"]
     assert "output_retries" in str(error)
-    assert len(chat_bodies(server)) == 2
+    assert len(server.chat_bodies()) == 2
     assert session is not None
     assert [m.role for m in session.messages] == [Role.USER, Role.ASSISTANT]
     assert session.messages[-1].content == '{"number": "INV-7"}'
@@ -250,7 +238,7 @@ async def test_output_retries_zero_and_a_bad_value(llm_for: MakeLLM, openai_serv
     async with llm_for() as llm:
         with pytest.raises(OutputValidationError):
             await llm.chat("x", output_type=Line, output_retries=0)
-        assert len(chat_bodies(openai_server)) == 1
+        assert len(openai_server.chat_bodies()) == 1
         with pytest.raises(InvalidRequestError, match="output_retries must be a whole number"):
             await llm.chat("x", output_type=Line, output_retries=-1)
     openai_server.reset()
@@ -274,7 +262,7 @@ async def test_an_older_claude_gets_a_forced_tool(llm_for: MakeLLM, anthropic_se
         )
         session = await llm.get_session("s")
     assert turn.response.output == EXPECTED
-    (body,) = chat_bodies(anthropic_server)
+    (body,) = anthropic_server.chat_bodies()
     assert "output_config" not in body
     assert body["tool_choice"] == {"type": "tool", "name": "final_answer"}
     assert [t["name"] for t in body["tools"]] == ["final_answer"]
@@ -305,7 +293,7 @@ async def test_a_map_goes_through_a_tool_on_claude_and_non_strict_on_openai(
         )
         gpt = await llm.chat("p", output_type=Prices)
     assert claude == Prices({}) and gpt == Prices({"a": 1.5})
-    (sent,) = chat_bodies(openai_server)
+    (sent,) = openai_server.chat_bodies()
     assert sent["response_format"]["json_schema"]["strict"] is False
 
 
@@ -335,13 +323,13 @@ async def test_tools_first_then_the_structured_answer(
             model_name="gemini-2.5-flash",
         )
     assert gpt.response.output == EXPECTED and gemini.response.output == EXPECTED
-    first, second = chat_bodies(openai_server)
+    first, second = openai_server.chat_bodies()
     assert "response_format" in first and [t["function"]["name"] for t in first["tools"]] == [
         "get_price"
     ]
     assert second["messages"][-1] == {"role": "tool", "tool_call_id": "call_1", "content": "6.25"}
     # Gemini 2.5 takes no JSON response with function calling: a forced tool beside get_price.
-    g_first, _ = chat_bodies(gemini_server)
+    g_first, _ = gemini_server.chat_bodies()
     assert "responseJsonSchema" not in g_first.get("generationConfig", {})
     calling = g_first["toolConfig"]["functionCallingConfig"]
     assert calling == {"mode": "ANY", "allowedFunctionNames": ["get_price", "final_answer"]}
@@ -404,7 +392,7 @@ async def test_a_structured_session_continues_on_another_provider(
             model_name="claude-3-5-haiku-latest",
         )
     assert follow == "It was paid."
-    (body,) = chat_bodies(anthropic_server)
+    (body,) = anthropic_server.chat_bodies()
     assert body["messages"][1] == {"role": "assistant", "content": json.dumps(INVOICE)}
     assert "output_config" not in body and "tool_choice" not in body
 
@@ -415,7 +403,7 @@ async def test_a_recursive_type_to_gemini_fails_before_sending(
     async with llm_for() as llm:
         with pytest.raises(InvalidRequestError, match="refers to itself"):
             await llm.chat("tree", output_type=Node, provider_name="gemini")
-    assert chat_bodies(gemini_server) == []
+    assert gemini_server.chat_bodies() == []
 
 
 async def test_a_type_that_is_no_schema_is_refused(llm_for: MakeLLM, openai_server: Any) -> None:
@@ -424,7 +412,7 @@ async def test_a_type_that_is_no_schema_is_refused(llm_for: MakeLLM, openai_serv
             await llm.chat("x", output_type=complex)
         with pytest.raises(InvalidRequestError, match="must be a JSON schema object"):
             await llm.chat("x", output_type={})
-    assert chat_bodies(openai_server) == []
+    assert openai_server.chat_bodies() == []
 
 
 async def test_thinking_with_a_forced_tool_offers_it_instead(
@@ -444,7 +432,7 @@ async def test_thinking_with_a_forced_tool_offers_it_instead(
             max_tokens=4096,
         )
     assert turn.response.output == EXPECTED
-    (body,) = chat_bodies(anthropic_server)
+    (body,) = anthropic_server.chat_bodies()
     assert body["tool_choice"] == {"type": "auto"} and body["thinking"]["type"] == "enabled"
     assert any("offered, not forced" in n for t in turn.trace for n in t.notes)
 
@@ -461,7 +449,7 @@ async def test_an_openai_refusal_raises_at_once(
                 async for _ in turn.chunks:
                     pass
     assert caught.value.raw_text == "I can't help with that invoice."
-    assert len(chat_bodies(openai_server)) == 1  # no repair round for a refusal
+    assert len(openai_server.chat_bodies()) == 1  # no repair round for a refusal
 
 
 async def test_an_unscripted_fake_answers_in_the_schema(llm_for: MakeLLM) -> None:

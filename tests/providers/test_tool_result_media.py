@@ -44,11 +44,7 @@ def script(provider: str, server: Any) -> None:
 
 
 def second_request(server: Any) -> dict[str, Any]:
-    bodies = [
-        r.json
-        for r in server.requests
-        if r.method == "POST" and "count" not in r.path.lower() and not r.path.endswith("/show")
-    ]
+    bodies = server.chat_bodies()
     assert len(bodies) == 2
     body: dict[str, Any] = bodies[1]
     return body
