@@ -104,6 +104,7 @@ async def test_one_session_through_every_provider_and_back(
             turn = await llm.chat_turn(question, session_id="trip", provider_name=provider,
                                        model_name=model, tools=[get_weather], reasoning="low",
                                        attachments=attachments, stream=stream)  # fmt: skip
+            assert (turn.chunks is not None) == stream  # a stream exactly when asked for
             if turn.chunks is not None:
                 async for _ in turn.chunks:
                     pass

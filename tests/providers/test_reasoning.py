@@ -99,6 +99,7 @@ async def test_reasoning_is_stored_with_its_signature_and_replayed_next_turn(
     async with llm_for() as llm:
         turn = await llm.chat_turn("Weather?", session_id="s", provider_name=provider,
                                    model_name=model, reasoning="low", stream=stream)  # fmt: skip
+        assert (turn.chunks is not None) == stream  # a stream exactly when asked for
         if turn.chunks is not None:
             assert "".join([c async for c in turn.chunks]) == answer
         await llm.chat("Thanks.", session_id="s", provider_name=provider, model_name=model,
@@ -149,6 +150,7 @@ async def test_anthropic_tool_loop_replays_the_signed_thinking_before_the_tool_r
         turn = await llm.chat_turn("Weather in Oslo?", session_id="s", provider_name="anthropic",
                                    model_name=model, tools=[get_weather], reasoning="low",
                                    stream=stream)  # fmt: skip
+        assert (turn.chunks is not None) == stream  # a stream exactly when asked for
         if turn.chunks is not None:
             assert "".join([c async for c in turn.chunks]) == "It is sunny."
         session = await llm.get_session("s")
@@ -196,6 +198,7 @@ async def test_gemini_tool_loop_replays_the_thought_signature_on_the_function_ca
         turn = await llm.chat_turn("Weather in Oslo?", session_id="s", provider_name="gemini",
                                    model_name=model, tools=[get_weather], reasoning="low",
                                    stream=stream)  # fmt: skip
+        assert (turn.chunks is not None) == stream  # a stream exactly when asked for
         if turn.chunks is not None:
             assert "".join([c async for c in turn.chunks]) == "It is sunny."
     first, second = server.chat_bodies()

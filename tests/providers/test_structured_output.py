@@ -445,6 +445,7 @@ async def test_an_openai_refusal_raises_at_once(
     async with llm_for() as llm:
         with pytest.raises(OutputValidationError, match="the model refused") as caught:
             turn = await llm.chat_turn("Extract", output_type=Invoice, stream=stream)
+            assert (turn.chunks is not None) == stream  # a stream exactly when asked for
             if turn.chunks is not None:
                 async for _ in turn.chunks:
                     pass
