@@ -102,7 +102,9 @@ def _content(message: Message) -> str | list[dict[str, Any]]:
         media = result_media(message.parts)
         if media:  # the result's text, then its images and PDFs, as content blocks
             blocks = [b for b in map(_block, media) if b is not None]
-            content = [{"type": "text", "text": message.content}, *blocks]
+            # The API refuses an empty text block (a tool may return only an image).
+            text = [{"type": "text", "text": message.content}] if message.content else []
+            content = [*text, *blocks]
         block: dict[str, Any] = {
             "type": "tool_result",
             "tool_use_id": result.call_id if result is not None else "",
@@ -328,12 +330,12 @@ class AnthropicProvider(ApiCountedProvider):
                         text=block.thinking,
                         signature=block.signature,
                         provider=self.name,
-                        model=raw.model,
+                        model=request.model,  # the model asked: what replays must match
                     )
                 )
             elif kind == "redacted_thinking":
                 parts.append(
-                    ReasoningPart(encrypted=block.data, provider=self.name, model=raw.model)
+                    ReasoningPart(encrypted=block.data, provider=self.name, model=request.model)
                 )
         usage = Usage(input_tokens=raw.usage.input_tokens, output_tokens=raw.usage.output_tokens)
         return ModelResponse(

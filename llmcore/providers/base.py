@@ -356,7 +356,8 @@ class BaseProvider(ABC):
         events = await open_stream_with_retries(
             open_stream, _has_text, self.retry_policy, f"{self.name} {model}"
         )
-        return ResponseStream(events, ResponseBuilder(provider=self.name))
+        builder = ResponseBuilder(provider=self.name, reasoning_model=request.model)
+        return ResponseStream(events, builder)
 
     #: The system message sent when a turn and its session have none (``None``: none).
     default_system_message: ClassVar[str | None] = None

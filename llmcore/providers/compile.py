@@ -52,18 +52,6 @@ def safe_call_id(call_id: str, pattern: re.Pattern[str]) -> str:
     return "call_" + hashlib.sha256(call_id.encode()).hexdigest()[:24]
 
 
-def _same_model(written: str | None, target: str) -> bool:
-    """The reasoning's model is the target, or the dated snapshot it names.
-
-    A reply names the snapshot an alias stands for (``claude-sonnet-4-5`` is
-    answered by ``claude-sonnet-4-5-20250929``): reasoning it wrote is the
-    target's own.
-    """
-    if written is None or written == target:
-        return True
-    return re.fullmatch(re.escape(target) + r"-(\d{8}|\d{4}-\d{2}-\d{2})", written) is not None
-
-
 def compile_request(provider: BaseProvider, request: ModelRequest) -> ModelRequest:
     """``request`` made valid for ``provider``: the same object if nothing had to change."""
     ids = _CallIds(provider.tool_call_id_pattern)
@@ -126,7 +114,9 @@ def _compile_parts(
     changed = False
     for part in parts:
         if isinstance(part, ReasoningPart):
-            if part.provider == provider.name and _same_model(part.model, request.model):
+            # Stamped with the model as asked (an alias stays the alias), so a replay
+            # to that model matches whatever snapshot answered.
+            if part.provider == provider.name and part.model in (None, request.model):
                 out.append(part)
                 continue
             changed = True

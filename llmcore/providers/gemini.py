@@ -315,7 +315,7 @@ class GeminiProvider(ApiCountedProvider):
 
     def decode(self, raw: Any, request: ModelRequest) -> ModelResponse:
         """Read a ``GenerateContentResponse``."""
-        builder = ResponseBuilder(provider=self.name)
+        builder = ResponseBuilder(provider=self.name, reasoning_model=request.model)
         for event in self._events_of(raw, request.model, final=True):
             builder.add(event)
         response = builder.build()

@@ -272,7 +272,9 @@ class OllamaProvider(BaseProvider):
         parts: list[Part] = []
         if data.message.thinking:
             parts.append(
-                ReasoningPart(text=data.message.thinking, provider=self.name, model=data.model)
+                ReasoningPart(
+                    text=data.message.thinking, provider=self.name, model=request.model
+                )
             )
         if data.message.content:
             parts.append(TextPart(data.message.content))

@@ -321,7 +321,7 @@ class OpenAIProvider(BaseProvider):
         parts: list[Part] = []
         if choice.message.reasoning_content:
             thought = choice.message.reasoning_content
-            parts.append(ReasoningPart(text=thought, provider=self.name, model=data.model))
+            parts.append(ReasoningPart(text=thought, provider=self.name, model=request.model))
         if choice.message.content:
             parts.append(TextPart(choice.message.content))
         parts += [

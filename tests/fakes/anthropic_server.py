@@ -43,6 +43,7 @@ __all__ = ["PAGE_TOKENS", "FakeAnthropicServer", "Reply", "count_request_tokens"
 _ALIASES = {
     "claude-sonnet-4-5": "claude-sonnet-4-5-20250929",
     "claude-opus-4-1": "claude-opus-4-1-20250805",
+    "claude-3-7-sonnet-latest": "claude-3-7-sonnet-20250219",
 }
 #: What the fake's count gives one PDF page (the real API: 1,500-3,000).
 PAGE_TOKENS = 2000
