@@ -204,7 +204,10 @@ class LLMCore(SessionMethods, VectorStoreMethods, MCPMethods):
         the token budget, and the retrieved documents. With ``stream=True``,
         iterate ``turn.chunks`` (a :class:`~llmcore.pipeline.stream.ChatStream`);
         the Turn is complete (and the session saved) once that stream ends or
-        is closed.
+        is closed. Close it if you may leave early (``async with turn.chunks``
+        or ``await turn.chunks.aclose()``): the Turn keeps it alive, so unlike
+        the stream of :meth:`chat` a dropped one is finished only by the next
+        turn on its session or by :meth:`close`.
         """
         turn = self._new_turn(message, stream, options)
         if output_type is not None:

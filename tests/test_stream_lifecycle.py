@@ -133,6 +133,31 @@ async def test_a_dropped_stream_is_finished_by_the_next_turn_of_any_session(
         assert rows(session) == [("user", "first", False), ("assistant", "Once ", True)]
 
 
+async def test_a_chat_turn_stream_left_open_is_finished_by_the_next_turn_on_its_session(
+    make_llm: MakeLLM, openai_server: FakeOpenAIServer, no_error_logs: Any
+) -> None:
+    openai_server.enqueue(Reply(chunks=["Once ", "upon ", "a time."]))
+    async with make_llm() as llm:
+        turn = await llm.chat_turn("first", session_id="a", stream=True)
+        assert turn.chunks is not None
+        async for _chunk in turn.chunks:
+            break
+        del turn
+        gc.collect()
+        await llm.chat("other", session_id="b")
+        # As documented: llmcore holds the Turn, the Turn its stream, so the drop
+        # is not seen and another session's turn leaves it open.
+        assert await llm.get_session("a") is None
+        await llm.chat("second", session_id="a")
+        session = await llm.get_session("a")
+    assert rows(session) == [
+        ("user", "first", False),
+        ("assistant", "Once ", True),
+        ("user", "second", False),
+        ("assistant", "echo: second", False),
+    ]
+
+
 async def test_a_stream_never_read_keeps_the_user_message(
     make_llm: MakeLLM, openai_server: FakeOpenAIServer, no_error_logs: Any
 ) -> None:

@@ -12,6 +12,13 @@ stream the caller dropped altogether is finished by the next turn of any
 session. ``ChatStream`` is an iterator class, not an async generator, so no
 garbage-collector hook ever closes it (or its provider's connection) behind
 the caller's back, in another task and in a random order.
+
+"Dropped" is seen by the stream's ``__del__``, so it needs the stream to be
+collectable. The stream of ``chat()`` is; the one of ``chat_turn()`` is not:
+it is ``turn.chunks``, and the registry holds the turn (the suspended stages
+need it). A Turn cannot be left out of what the registry holds, so that
+stream is finished by the next turn on its session or by ``close()`` only,
+and ``chat_turn`` callers should close it (see :class:`ChatStream`).
 """
 
 from __future__ import annotations
@@ -112,7 +119,12 @@ class ChatStream:
                 print(chunk, end="")
 
     An unfinished stream is closed at the latest before the next turn on its
-    session starts, and by ``LLMCore.close()``.
+    session starts, and by ``LLMCore.close()``. The stream of ``chat()``,
+    dropped after ``break``, is also closed by the next turn of any session;
+    the stream of ``chat_turn()`` (``turn.chunks``) is not, because its Turn
+    keeps it alive: close it yourself (``async with turn.chunks``, or
+    ``await turn.chunks.aclose()``), or read it to the end, so the
+    provider's connection is not held until then.
     """
 
     __slots__ = ("__weakref__", "_state")
