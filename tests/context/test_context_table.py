@@ -152,13 +152,21 @@ async def test_every_combination(
     if priority == "rag" and turn.context.dropped and turn.context.summarized == []:
         assert kept_docs == []  # every document went before any history
     if priority == "proportional":
-        room = turn.budget.available - (
-            turn.budget.total_used - turn.budget.used["history"] - turn.budget.used["documents"]
-        )
-        # Documents may pass their share only with room history left unused:
-        # every message not summarised was kept.
-        whole = len(history) + len(turn.context.summarized) == 2 * TURNS
-        assert turn.budget.used["documents"] <= room * 0.5 or whole
+        used = turn.budget.used
+        # The room history and documents share: the window less what is always
+        # sent. A summary is history's side: it stands for the messages it replaced.
+        history_side = used["history"] + used.get("summary", 0)
+        room = turn.budget.available - (turn.budget.total_used - history_side - used["documents"])
+        share = room * 0.5  # rag_share
+        if strategy == "summarize":
+            # History was summarised to make room, so the documents kept to their share.
+            assert turn.context.summarized
+            assert used["documents"] <= share
+        else:
+            # Nothing is summarised; documents may pass their share only with room
+            # history left unused: every message was kept.
+            assert turn.context.summarized == [] and "summary" not in used
+            assert used["documents"] <= share or len(history) == 2 * TURNS
     if strategy == "summarize":
         summaries = [r for r in openai_server.requests if "concise summaries" in json.dumps(r.json)]
         assert len(summaries) == (1 if turn.context.summarized else 0)
