@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -45,7 +45,7 @@ from llmcore.exchange import (
 )
 from llmcore.output import inline_refs
 from llmcore.parts import Part, TextPart, ToolCallPart
-from llmcore.tools.tool import ToolResult
+from llmcore.tools.tool import Tool, ToolResult
 
 __all__ = [
     "OUTPUT_TOOL",
@@ -54,6 +54,7 @@ __all__ = [
     "gemini_schema",
     "openai_schema",
     "output_tool_as_text",
+    "output_tool_name",
     "stream_output_tool_as_text",
     "with_output_tool",
 ]
@@ -283,24 +284,36 @@ class OutputTool:
         return ToolResult("The answer was received.")
 
 
-def with_output_tool(request: ModelRequest) -> ModelRequest:
-    """``request`` with the output schema as a tool the model must call."""
-    assert request.output_schema is not None
-    taken = {tool.name for tool in request.tools}
+def output_tool_name(tools: Sequence[Tool]) -> str:
+    """The output tool's name beside ``tools``: ``final_answer``, unless one of them is."""
+    taken = {tool.name for tool in tools}
     name = OUTPUT_TOOL
     while name in taken:
         name += "_"
+    return name
+
+
+def with_output_tool(request: ModelRequest) -> ModelRequest:
+    """``request`` with the output schema as a tool the model must call."""
+    assert request.output_schema is not None
+    name = output_tool_name(request.tools)
     tool = OutputTool(name, request.output_schema)
     return replace(request, tools=[*request.tools, tool], output_tool=name)
 
 
 def output_tool_as_text(response: ModelResponse, name: str) -> ModelResponse:
-    """The reply with its call to the output tool as JSON text (the answer)."""
+    """The reply with its call to the output tool as its only text: the answer.
+
+    Text the model wrote beside the call (a tool offered, not forced, may get
+    a preamble) is not part of the answer and is left out.
+    """
+    if not any(type(p) is ToolCallPart and p.name == name for p in response.parts):
+        return response
     parts: list[Part] = []
     for part in response.parts:
         if type(part) is ToolCallPart and part.name == name:
             parts.append(TextPart(json.dumps(part.arguments)))
-        else:
+        elif type(part) is not TextPart:
             parts.append(part)
     response.parts = parts
     if response.finish_reason in _CALLED_TOOLS and not response.tool_calls:
@@ -311,11 +324,23 @@ def output_tool_as_text(response: ModelResponse, name: str) -> ModelResponse:
 async def stream_output_tool_as_text(
     events: AsyncIterator[StreamEvent], name: str
 ) -> AsyncIterator[StreamEvent]:
-    """The stream with the pieces of the output tool's call as text pieces."""
+    """The stream with the pieces of the output tool's call as the text pieces.
+
+    Text before any call is held back: if the model then calls the output
+    tool, that text was a preamble and is dropped (as in
+    :func:`output_tool_as_text`); if it does not, the text is the reply and
+    follows at the end.
+    """
     answer: set[int] = set()
     others: set[int] = set()
+    held: list[StreamEvent] = []
     async for event in events:
+        if type(event) is TextDelta and not answer:
+            held.append(event)
+            continue
         if type(event) is ToolCallDelta:
+            if event.name == name and not answer:
+                held.clear()  # a preamble, not the answer
             if event.name == name:
                 answer.add(event.index)
             if event.index in answer:
@@ -325,6 +350,8 @@ async def stream_output_tool_as_text(
                     yield TextDelta(text)
                 continue
             others.add(event.index)
+        elif type(event) is TextDelta:
+            continue  # text after the answer began is no part of it
         elif (
             type(event) is ResponseInfo
             and answer
@@ -332,4 +359,6 @@ async def stream_output_tool_as_text(
             and event.finish_reason in _CALLED_TOOLS
         ):
             event = msgspec.structs.replace(event, finish_reason="stop")
+        yield event
+    for event in held:
         yield event

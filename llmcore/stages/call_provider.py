@@ -14,7 +14,7 @@ from llmcore.exceptions import (
 from llmcore.exchange import ModelRequest, ModelResponse, ResponseInfo, StreamEvent, UsageEvent
 from llmcore.models import Message, Role, ToolCall, Usage
 from llmcore.providers.base import BaseProvider, ResponseStream, resolve_settings
-from llmcore.providers.structured import OUTPUT_TOOL
+from llmcore.providers.structured import output_tool_name
 from llmcore.services import Services
 from llmcore.tokens.cached import MessageCounter
 from llmcore.tools.messages import tool_message
@@ -187,7 +187,8 @@ class CallProvider:
             "only the corrected JSON."
         )
         if provider.output_mode(request) == "tool":
-            fix = f"Call {OUTPUT_TOOL} again with corrected arguments: {error}."
+            name = output_tool_name(request.tools)
+            fix = f"Call {name} again with corrected arguments: {error}."
         # Sent with the next request only: the session keeps the answer that validates.
         request.messages.append(
             Message(role=Role.ASSISTANT, parts=list(reply.parts), session_id=sid)
