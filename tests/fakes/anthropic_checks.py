@@ -8,7 +8,9 @@ except where a comment says it is approximate.
 Checked: non-empty content; block shapes (``text``, ``image`` and
 ``document`` with a base64 source whose media type and bytes agree, or a
 URL source; ``tool_use`` / ``tool_result`` ids matching
-``^[a-zA-Z0-9_-]+$``, unique, and each call answered in the next message);
+``^[a-zA-Z0-9_-]+$``, unique, and each call answered in the next message; a
+``tool_result``'s content a string or text, image, document and
+``search_result`` blocks, checked as those at the top level);
 the thinking settings (a budget of at least 1024 below ``max_tokens``, no
 ``temperature`` other than 1 nor ``top_k``); every ``thinking`` block's
 signature and ``redacted_thinking`` block's data must be what this fake
@@ -30,6 +32,8 @@ _ID = re.compile(r"^[a-zA-Z0-9_-]+$")
 _IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
 _BLOCKS = ("text", "image", "document", "tool_use", "tool_result", "thinking",
            "redacted_thinking")  # fmt: skip
+#: The blocks a ``tool_result``'s content list may hold.
+_RESULT_BLOCKS = ("text", "image", "search_result", "document")
 _DOCS = "https://docs.claude.com/en/docs/build-with-claude/extended-thinking"
 
 
@@ -135,6 +139,7 @@ def _block(where: str, block: Any, seen_ids: set[str], calls: list[str]) -> str 
             return (
                 f"{where}.tool_result.tool_use_id: String should match pattern '^[a-zA-Z0-9_-]+$'"
             )
+        return _result_content(f"{where}.tool_result.content", block.get("content"))
     elif kind == "thinking":
         if "signature" not in block:
             return f"{where}.thinking.signature: Field required"
@@ -142,6 +147,26 @@ def _block(where: str, block: Any, seen_ids: set[str], calls: list[str]) -> str 
             return f"{where}: Invalid `signature` in `thinking` block"
     elif kind == "redacted_thinking" and not verify("redacted", "", block.get("data")):
         return f"{where}: Invalid `data` in `redacted_thinking` block"  # approximate wording
+    return None
+
+
+def _result_content(where: str, content: Any) -> str | None:
+    """A ``tool_result``'s content: any string, or text, image, document and search result
+    blocks, each checked as at the top level."""
+    if not isinstance(content, list):
+        return None
+    for k, block in enumerate(content):
+        kind = block.get("type") if isinstance(block, dict) else None
+        if kind not in _RESULT_BLOCKS:  # approximate: the API's wording of a tag error
+            expected = ", ".join(f"'{b}'" for b in _RESULT_BLOCKS)
+            return (
+                f"{where}.{k}: Input tag '{kind}' found using 'type' does not match any of the "
+                f"expected tags: {expected}"
+            )
+        if kind != "search_result":
+            problem = _block(f"{where}.{k}", block, set(), [])
+            if problem is not None:
+                return problem
     return None
 
 

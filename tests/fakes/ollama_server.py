@@ -9,7 +9,8 @@ scripted with :class:`~fakes._server.Reply`.
 
 Requests are checked as Ollama checks them: ``think`` only for a model with
 the ``thinking`` capability (an effort string only for ``gpt-oss``), images
-as base64 strings, and only to a model with ``vision``. With ``think`` the
+as base64 strings, and only to a model with ``vision``, ``tools`` only to a
+model with ``tools``. With ``think`` the
 reply carries ``message.thinking`` (streamed before the answer).
 Counts: a prompt counts the words of all messages, a reply its words.
 """
@@ -105,6 +106,11 @@ class FakeOllamaServer(FakeServer):
         """Ollama's status and error for a request it refuses, or None."""
         model = str(body.get("model", ""))
         capabilities = self._capabilities(model)
+        if body.get("tools") and "tools" not in capabilities:
+            # Ollama names the model in full: registry.ollama.ai/library/llama3.2:latest
+            name = model if ":" in model.rsplit("/", 1)[-1] else f"{model}:latest"
+            name = name if "/" in name else f"registry.ollama.ai/library/{name}"
+            return 400, f"{name} does not support tools"
         think = body.get("think")
         if think not in (None, False):
             if "thinking" not in capabilities:

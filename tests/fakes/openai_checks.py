@@ -7,8 +7,10 @@ where a comment says the wording is approximate.
 
 Checked: ``max_tokens`` and ``reasoning_effort`` against the model (the
 reasoning models o1/o3/o4/gpt-5 take ``max_completion_tokens`` and
-``reasoning_effort``; the others refuse ``reasoning_effort``); tool-call ids
-of at most 40 characters, and every call answered by a ``tool`` message;
+``reasoning_effort``, and ``temperature`` and ``top_p`` only at their default
+1; the others refuse ``reasoning_effort``); tool-call ids of at most 40
+characters, and every call answered by a ``tool`` message (the calls of the
+last assistant message too);
 content parts by role (``text`` everywhere, ``image_url`` and ``file`` only
 from the user), an ``image_url`` an http(s) URL or a
 ``data:image/...;base64,`` URL of a PNG, JPEG, GIF or WebP, a ``file`` a
@@ -29,6 +31,8 @@ __all__ = ["REASONING_MODELS", "Refusal", "refusal"]
 REASONING_MODELS = re.compile(r"^(o\d|gpt-5)")
 MAX_ID = 40
 _EFFORTS = ("minimal", "low", "medium", "high")
+#: What the reasoning models take only at its default (1).
+_DEFAULT_ONLY = ("temperature", "top_p")
 _PART_TYPES = "'text', 'image_url', 'input_audio', 'refusal', and 'file'"
 _DATA_URL = re.compile(r"data:([\w.+-]+/[\w.+-]+);base64,(.*)", re.DOTALL)
 _IMAGE_FORMATS = {"image/png", "image/jpeg", "image/gif", "image/webp"}
@@ -57,6 +61,15 @@ def _settings(body: dict[str, Any]) -> Refusal | None:
             "max_tokens",
             "unsupported_parameter",
         )
+    for name in _DEFAULT_ONLY if reasoning else ():
+        value = body.get(name)
+        if value is not None and value != 1:
+            return (
+                f"Unsupported value: '{name}' does not support {value} with this model. "
+                "Only the default (1) value is supported.",
+                name,
+                "unsupported_value",
+            )
     if "reasoning_effort" in body:
         if not reasoning:
             return (
@@ -99,13 +112,7 @@ def _messages(messages: list[Any]) -> Refusal | None:
             pending.remove(call_id)
             continue
         if pending:
-            return (
-                "An assistant message with 'tool_calls' must be followed by tool messages "
-                "responding to each 'tool_call_id'. The following tool_call_ids did not have "
-                f"response messages: {', '.join(pending)}",
-                "messages",
-                None,
-            )
+            return _unanswered(pending)
         if role == "assistant":
             calls = message.get("tool_calls") or []
             for k, call in enumerate(calls):
@@ -119,7 +126,17 @@ def _messages(messages: list[Any]) -> Refusal | None:
                     None,
                 )
             pending = [str(c.get("id")) for c in calls]
-    return None
+    return _unanswered(pending) if pending else None  # the last calls are answered too
+
+
+def _unanswered(pending: list[str]) -> Refusal:
+    return (
+        "An assistant message with 'tool_calls' must be followed by tool messages "
+        "responding to each 'tool_call_id'. The following tool_call_ids did not have "
+        f"response messages: {', '.join(pending)}",
+        "messages",
+        None,
+    )
 
 
 def _id_length(param: str, value: object) -> Refusal | None:

@@ -159,6 +159,33 @@ def test_openai_refuses_an_assistant_message_with_nothing_in_it(oai: openai.Open
     assert "Invalid value for 'content': expected a string, got null." in error.message
 
 
+def test_openai_reasoning_models_take_temperature_and_top_p_only_at_1(
+    oai: openai.OpenAI,
+) -> None:
+    hi = [{"role": "user", "content": "hi"}]
+    error = _refused(oai, model="o3", messages=hi, temperature=0.2)
+    assert error.message.endswith(
+        "Unsupported value: 'temperature' does not support 0.2 with this model. Only the "
+        "default (1) value is supported."
+    )
+    assert (error.param, error.code) == ("temperature", "unsupported_value")
+    error = _refused(oai, model="gpt-5-mini", messages=hi, top_p=0.5)
+    assert "'top_p' does not support 0.5 with this model" in error.message
+    assert error.param == "top_p"
+    oai.chat.completions.create(model="o3", messages=hi, temperature=1, top_p=1)  # type: ignore[arg-type]
+    oai.chat.completions.create(model="gpt-4o-mini", messages=hi, temperature=0.2, top_p=0.5)  # type: ignore[arg-type]
+
+
+def test_openai_refuses_tool_calls_left_unanswered_at_the_end(oai: openai.OpenAI) -> None:
+    error = _refused(oai, messages=_tool_turn("call_1")[:2])
+    assert error.message.endswith(
+        "An assistant message with 'tool_calls' must be followed by tool messages responding "
+        "to each 'tool_call_id'. The following tool_call_ids did not have response messages: "
+        "call_1"
+    )
+    assert error.param == "messages"
+
+
 def test_openai_streams_reasoning_content_as_compatible_servers_do(
     oai: openai.OpenAI, servers: dict[str, Any]
 ) -> None:
@@ -221,6 +248,61 @@ def test_anthropic_refuses_what_the_messages_api_refuses(
     claude: anthropic.Anthropic, messages: list[dict[str, Any]], message: str
 ) -> None:
     assert message in _claude_refused(claude, messages=messages)
+
+
+def _claude_result(*content: dict[str, Any]) -> list[dict[str, Any]]:
+    """A tool loop whose tool_result holds ``content`` (blocks)."""
+    loop = _claude_loop("toolu_1")
+    loop[2]["content"][0]["content"] = list(content)
+    return loop
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ([{"type": "tool_use", "id": "toolu_2", "name": "f", "input": {}}],
+         "messages.2.content.0.tool_result.content.0: Input tag 'tool_use' found using 'type' "
+         "does not match any of the expected tags: 'text', 'image', 'search_result', "
+         "'document'"),
+        ([{"type": "text", "text": ""}, {"type": "image", "source": {
+            "type": "base64", "media_type": "image/png", "data": b64(picture())}}],
+         "messages: text content blocks must be non-empty"),
+        ([{"type": "text", "text": "a chart"}, {"type": "image", "source": {
+            "type": "base64", "media_type": "image/gif", "data": b64(picture())}}],
+         "messages.2.content.0.tool_result.content.1.image.source.base64: The image was "
+         "specified using the image/gif media type, but the image appears to be a image/png "
+         "image"),
+        ([{"type": "image", "source": {"type": "base64", "media_type": "image/png",
+                                       "data": "@@not base64@@"}}],
+         "messages.2.content.0.tool_result.content.0.image.source.base64.data: Could not "
+         "process image"),
+        ([{"type": "document", "source": {
+            "type": "base64", "media_type": "application/pdf", "data": b64(b"PK zip")}}],
+         "messages.2.content.0.tool_result.content.0.pdf.source.base64.data: The PDF "
+         "specified was not valid."),
+    ],
+)  # fmt: skip
+def test_anthropic_checks_a_tool_results_content_blocks(
+    claude: anthropic.Anthropic, content: list[dict[str, Any]], message: str
+) -> None:
+    assert message in _claude_refused(claude, messages=_claude_result(*content))
+
+
+def test_anthropic_takes_a_tool_result_of_any_string_or_of_media_blocks(
+    claude: anthropic.Anthropic,
+) -> None:
+    for content in ("", " "):  # a string result may be anything, empty too
+        loop = _claude_loop("toolu_1")
+        loop[2]["content"][0]["content"] = content
+        claude.messages.create(model="claude-sonnet-4-6", max_tokens=64, messages=loop)  # type: ignore[arg-type]
+    image = {"type": "image", "source": {"type": "base64", "media_type": "image/png",
+                                         "data": b64(picture())}}  # fmt: skip
+    pdf = {"type": "document", "source": {"type": "base64", "media_type": "application/pdf",
+                                          "data": b64(b"%PDF-1.4 fake")}}  # fmt: skip
+    found = {"type": "search_result", "source": "https://example.com", "title": "Example",
+             "content": [{"type": "text", "text": "Found it."}]}  # fmt: skip
+    messages = _claude_result({"type": "text", "text": "a chart"}, image, pdf, found)
+    claude.messages.create(model="claude-sonnet-4-6", max_tokens=64, messages=messages)  # type: ignore[arg-type]
 
 
 def test_anthropic_thinking_settings_are_checked(claude: anthropic.Anthropic) -> None:
@@ -414,6 +496,24 @@ def test_ollama_checks_think_and_images_against_the_models_capabilities(
     assert "missing data required for image input" in _chat(
         ollama, model="llama3.2", messages=with_image).text  # fmt: skip
     assert _chat(ollama, model="llava:7b", messages=with_image).status_code == 200
+
+
+def test_ollama_refuses_tools_to_a_model_without_the_tools_capability(
+    ollama: httpx.Client, servers: dict[str, Any]
+) -> None:
+    servers["ollama"].add_model("gemma3:4b", ["vision"])
+    servers["ollama"].add_model("llava", ["vision"])
+    hi = [{"role": "user", "content": "hi"}]
+    tools = [{"type": "function", "function": {"name": "f", "description": "F.",
+                                               "parameters": {"type": "object"}}}]  # fmt: skip
+    refused = _chat(ollama, model="gemma3:4b", messages=hi, tools=tools)
+    assert (refused.status_code, refused.json()) == (
+        400, {"error": "registry.ollama.ai/library/gemma3:4b does not support tools"})  # fmt: skip
+    refused = _chat(ollama, model="llava", messages=hi, tools=tools)
+    assert refused.json() == {"error": "registry.ollama.ai/library/llava:latest does not support "
+                                       "tools"}  # fmt: skip
+    assert _chat(ollama, model="gemma3:4b", messages=hi, tools=[]).status_code == 200
+    assert _chat(ollama, model="llama3.2", messages=hi, tools=tools).status_code == 200
 
 
 def test_ollama_thinks_when_asked_and_streams_the_thinking_first(
