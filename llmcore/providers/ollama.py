@@ -325,12 +325,26 @@ class OllamaProvider(BaseProvider):
         return "thinking" in self._capabilities.get(model, frozenset())
 
     def check_request(self, request: ModelRequest) -> None:
-        """Also refuse images given by URL, and images to a model ``/api/show`` says cannot see.
+        """Also refuse images given by URL, images to a model ``/api/show`` says cannot see,
+        and tools to a model it says cannot call them.
 
         Raises:
             InvalidRequestError: before anything is sent.
         """
         super().check_request(request)
+        capabilities = self._capabilities.get(request.model)  # older servers list none
+        if request.tools and capabilities and "tools" not in capabilities:
+            # A forced output tool is llmcore's, not the caller's: say how to do without it.
+            own = [t for t in request.tools if t.name != request.output_tool]
+            ways = ["call without tools="] if own else []
+            if request.output_tool is not None:
+                ways.append(f'set providers.{self.name}.structured_output = "native"')
+            instead = " and ".join(ways)
+            raise InvalidRequestError(
+                f"Provider {self.name!r} (model {request.model!r}) cannot take tools: /api/show "
+                f"lists no 'tools' among its capabilities ({', '.join(sorted(capabilities))}). "
+                f"Use a model that calls tools (llama3.1, qwen2.5, qwen3...), or {instead}."
+            )
         found = [
             (m, p) for m in request.messages for p in m.current_parts() if isinstance(p, ImagePart)
         ]
@@ -346,8 +360,7 @@ class OllamaProvider(BaseProvider):
                 f"{where} given by URL: Ollama takes images as their bytes. Attach the file "
                 "instead."
             )
-        capabilities = self._capabilities.get(request.model)
-        if capabilities and "vision" not in capabilities:  # older servers list none
+        if capabilities and "vision" not in capabilities:
             raise InvalidRequestError(
                 f"{where}: /api/show lists no 'vision' among its capabilities "
                 f"({', '.join(sorted(capabilities))}). Use a vision model (llava, gemma3, "

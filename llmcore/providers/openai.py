@@ -279,8 +279,18 @@ class OpenAIProvider(BaseProvider):
             "messages": _wire_messages(request.messages),
         }
         body.update(request.settings.options)
-        limit = "max_completion_tokens" if request.model.startswith(_REASONING_MODELS) else None
-        body[limit or "max_tokens"] = request.settings.max_tokens
+        thinks = request.model.startswith(_REASONING_MODELS)
+        # The reasoning models refuse any temperature or top_p but their default (1): a
+        # provider's default options, or a call's, must not break a switch to one of them.
+        left_out = [
+            f"{name} {body.pop(name)}"
+            for name in ("temperature", "top_p")
+            if thinks and name in body and body[name] != 1
+        ]
+        note = f"{' and '.join(left_out)} left out: {request.model!r} takes only the default (1)"
+        if left_out and note not in request.notes:
+            request.notes.append(note)
+        body["max_completion_tokens" if thinks else "max_tokens"] = request.settings.max_tokens
         reasoning = self.reasoning_for(request)
         if reasoning is not None:
             body["reasoning_effort"] = reasoning.as_effort()
