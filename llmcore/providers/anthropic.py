@@ -404,7 +404,7 @@ class AnthropicProvider(ApiCountedProvider):
                 status,
                 str(detail or exc.message),
                 exc.response.headers,
-                limit=self.get_max_context_length(model),
+                limit=lambda: self.get_max_context_length(model),
             )
         if isinstance(exc, anthropic.APITimeoutError):
             return errors.timeout_error(self.name, model, self.settings.timeout)

@@ -10,7 +10,7 @@ error text, which may echo the key or a URL with a password: every
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from llmcore.exceptions import ContextLengthError, ProviderError
 from llmcore.providers.retry import parse_retry_after, set_retry_after
@@ -80,13 +80,18 @@ def status_error(
     detail: str,
     headers: Mapping[str, str] | None = None,
     *,
-    limit: int = 0,
+    limit: int | Callable[[], int] = 0,
     hint: str = "",
 ) -> ProviderError | ContextLengthError:
-    """Map an HTTP error status (and the provider's message) to an llmcore error."""
+    """Map an HTTP error status (and the provider's message) to an llmcore error.
+
+    ``limit`` is the model's window, or how to look it up: only a
+    context-length error needs it.
+    """
     lowered = detail.lower()
     if status in (400, 413, 422) and any(p in lowered for p in CONTEXT_PHRASES):
-        return context_length_error(provider, model, detail, limit)
+        window = limit() if callable(limit) else limit
+        return context_length_error(provider, model, detail, window)
     kind, default_hint = STATUS_KINDS.get(status, ("server" if status >= 500 else "unknown", ""))
     error = ProviderError(
         f"{where(provider, model)} answered {status}: {clause(detail) or 'no detail'}."

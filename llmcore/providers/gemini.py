@@ -407,7 +407,7 @@ class GeminiProvider(ApiCountedProvider):
                 int(exc.code or 500),
                 str(exc.message or exc.status or ""),
                 headers,
-                limit=self.get_max_context_length(model),
+                limit=lambda: self.get_max_context_length(model),
             )
         if isinstance(exc, httpx.TimeoutException):
             return errors.timeout_error(self.name, model, self.settings.timeout)

@@ -251,9 +251,14 @@ class OllamaProvider(BaseProvider):
         except (msgspec.DecodeError, AttributeError):
             detail = raw.decode("utf-8", "replace")[:200]
         hint = f" Pull it first: ollama pull {model}." if status == 404 else ""
-        limit = self.get_max_context_length(model)
         return errors.status_error(
-            self.name, model, status, detail, headers, limit=limit, hint=hint
+            self.name,
+            model,
+            status,
+            detail,
+            headers,
+            limit=lambda: self.get_max_context_length(model),
+            hint=hint,
         )
 
     async def send(self, wire: dict[str, Any], request: ModelRequest) -> bytes:
@@ -272,9 +277,7 @@ class OllamaProvider(BaseProvider):
         parts: list[Part] = []
         if data.message.thinking:
             parts.append(
-                ReasoningPart(
-                    text=data.message.thinking, provider=self.name, model=request.model
-                )
+                ReasoningPart(text=data.message.thinking, provider=self.name, model=request.model)
             )
         if data.message.content:
             parts.append(TextPart(data.message.content))

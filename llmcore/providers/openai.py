@@ -405,7 +405,7 @@ class OpenAIProvider(BaseProvider):
                 exc.status_code,
                 detail,
                 exc.response.headers,
-                limit=self.get_max_context_length(model),
+                limit=lambda: self.get_max_context_length(model),
             )
         if isinstance(exc, openai.APITimeoutError):
             return errors.timeout_error(self.name, model, self.settings.timeout)
