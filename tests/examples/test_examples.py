@@ -9,19 +9,14 @@ to ``~/.llmcore`` there) and the working directory there too (no ``.env``).
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
+from _example_runner import example_env, run_example, stored
 from fakes.openai_server import FakeOpenAIServer, Reply
 from minilm_fixture import MODEL_ID
-
-from llmcore import LLMCore
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -30,53 +25,20 @@ EXAMPLES = ROOT / "examples"
 @pytest.fixture
 def env(tmp_path: Path, openai_server: FakeOpenAIServer) -> dict[str, str]:
     """A clean environment: the fake server as the OpenAI provider, HOME in tmp."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("LLMCORE_", "OPENAI_"))}
-    clean.pop("XDG_CONFIG_HOME", None)
-    return {
-        **clean,
-        "HOME": str(tmp_path),
-        "LLMCORE_PROVIDERS_OPENAI_API_KEY": "sk-example",
-        "LLMCORE_PROVIDERS_OPENAI_BASE_URL": openai_server.base_url,
-        "LLMCORE_PROVIDERS_OPENAI_MAX_RETRIES": "0",
-        "ANONYMIZED_TELEMETRY": "False",
-    }
+    return example_env(
+        tmp_path, openai_server.base_url, LLMCORE_PROVIDERS_OPENAI_API_KEY="sk-example"
+    )
 
 
 def run(script: str, env: dict[str, str], cwd: Path, *args: str) -> str:
     """Run ``examples/<script>`` and return its stdout; fail with its stderr."""
-    done = subprocess.run(
-        [sys.executable, str(EXAMPLES / script), *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, f"{script} failed:\n{done.stdout}\n{done.stderr}"
-    return done.stdout
-
-
-def chats(server: FakeOpenAIServer) -> list[dict[str, Any]]:
-    return [r.json for r in server.requests if r.path.endswith("/chat/completions")]
-
-
-def stored(home: Path, session_id: str) -> list[tuple[str, str]]:
-    """The messages of a session the example stored in ``~/.llmcore/sessions.db``."""
-
-    async def read() -> list[tuple[str, str]]:
-        path = str(home / ".llmcore" / "sessions.db")
-        async with LLMCore({"storage.session.path": path}, env_prefix=None) as llm:
-            session = await llm.get_session(session_id)
-        assert session is not None, f"session {session_id!r} was not stored"
-        return [(m.role.value, m.content) for m in session.messages]
-
-    return anyio.run(read)
+    return run_example(EXAMPLES / script, env, cwd, *args).stdout
 
 
 def test_simple_chat(env: dict[str, str], tmp_path: Path, openai_server: FakeOpenAIServer) -> None:
     out = run("simple_chat.py", env, tmp_path)
     assert "LLM Response: echo: What is the capital of France?" in out
-    first, second = chats(openai_server)
+    first, second = openai_server.chat_bodies()
     assert first["model"] == "gpt-4o-mini"
     assert (second["temperature"], second["max_tokens"]) == (0.5, 300)
     assert not (tmp_path / ".llmcore").exists()  # one-off questions: nothing stored
@@ -86,21 +48,13 @@ def test_simple_chat_with_a_provider_and_model(
     env: dict[str, str], tmp_path: Path, openai_server: FakeOpenAIServer
 ) -> None:
     run("simple_chat.py", env, tmp_path, "openai", "gpt-4o")
-    assert [c["model"] for c in chats(openai_server)] == ["gpt-4o", "gpt-4o"]
+    assert [c["model"] for c in openai_server.chat_bodies()] == ["gpt-4o", "gpt-4o"]
 
 
 def test_simple_chat_reports_a_missing_key_clearly(env: dict[str, str], tmp_path: Path) -> None:
     del env["LLMCORE_PROVIDERS_OPENAI_API_KEY"]
     del env["LLMCORE_PROVIDERS_OPENAI_BASE_URL"]
-    done = subprocess.run(
-        [sys.executable, str(EXAMPLES / "simple_chat.py")],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 1
+    done = run_example(EXAMPLES / "simple_chat.py", env, tmp_path, returncode=1, timeout=60)
     assert "OPENAI_API_KEY" in done.stderr and "Traceback" not in done.stderr
 
 
@@ -116,7 +70,7 @@ def test_session_chat_with_a_config_file(
         del env[f"LLMCORE_PROVIDERS_OPENAI_{key}"]
     out = run("session_chat.py", env, tmp_path, str(config))
     assert "Tutor: echo: How does it relate to my name?" in out
-    _, second = chats(openai_server)
+    _, second = openai_server.chat_bodies()
     assert [m["role"] for m in second["messages"]] == [
         "system", "user", "assistant", "user"
     ]  # fmt: skip
@@ -133,7 +87,7 @@ def test_streaming_chat(
     out = run("streaming_chat.py", env, tmp_path)
     assert "Assistant (streaming): Once upon a time, a knight.\n--- Stream finished ---" in out
     assert "saved with 2 messages" in out
-    assert chats(openai_server)[0]["stream"] is True
+    assert openai_server.chat_bodies()[0]["stream"] is True
     assert stored(tmp_path, "streaming_test_session")[-1] == (
         "assistant",
         "Once upon a time, a knight.",
@@ -151,7 +105,7 @@ def test_rag_example(
     out = run("rag_example.py", env, tmp_path)
     assert "Added document IDs: ['doc1', 'doc2', 'doc3']" in out
     assert "- ID: doc3, Score: " in out  # the real model finds the Python document
-    (request,) = chats(openai_server)
+    (request,) = openai_server.chat_bodies()
     system = "\n".join(m["content"] for m in request["messages"] if m["role"] == "system")
     assert "The primary programming language used in LLMCore is Python." in system
     assert "Eiffel" not in system  # k=1
@@ -164,7 +118,7 @@ def test_custom_stage_pipeline(
     env: dict[str, str], tmp_path: Path, openai_server: FakeOpenAIServer
 ) -> None:
     out = run("custom_stage_pipeline.py", env, tmp_path)
-    (request,) = chats(openai_server)
+    (request,) = openai_server.chat_bodies()
     sent = request["messages"][-1]["content"]
     assert sent == "Please write to [e-mail] that the release is ready."
     assert "Reply words: 10" in out  # "echo: Please write to [e-mail] that the release is ready."
@@ -194,7 +148,7 @@ def test_mcp_tools(env: dict[str, str], tmp_path: Path, openai_server: FakeOpenA
     out = run("mcp_tools.py", env, tmp_path)
     assert "tool result: 12" in out and "tool result: 0" in out
     assert "Reply: 12 apples and no pears." in out
-    first, second, third = chats(openai_server)
+    first, second, third = openai_server.chat_bodies()
     assert [t["function"]["name"] for t in first["tools"]] == ["inventory__stock_level"]
     results = {m["tool_call_id"]: m["content"] for m in second["messages"] if m["role"] == "tool"}
     assert results == {"c1": "12", "c2": "0"}
@@ -210,7 +164,7 @@ def test_openai_compatible_server(
     out = run("openai_compatible_server.py", env, tmp_path)
     assert f"Provider 'myserver' at {openai_server.base_url}" in out
     assert "echo: Say hello in three languages." in out
-    (request,) = chats(openai_server)
+    (request,) = openai_server.chat_bodies()
     assert request["model"] == "Qwen/Qwen2.5-7B-Instruct" and request["stream"] is True
     chat = next(r for r in openai_server.requests if r.path.endswith("/chat/completions"))
     assert chat.headers.get("authorization", chat.headers.get("Authorization")) == (

@@ -12,18 +12,13 @@ their first un-awaited call with the one-line ``TypeError``.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import anyio
 import pytest
+from _example_runner import example_env, run_example, stored
 from fakes.ollama_server import FakeOllamaServer
 from fakes.openai_server import FakeOpenAIServer
-
-from llmcore import LLMCore
 
 HERE = Path(__file__).parent
 EXAMPLES = HERE / "examples"
@@ -53,50 +48,20 @@ def env(
     ollama_server: FakeOllamaServer,
     minilm_dir: Path,
 ) -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("LLMCORE_", "OPENAI_"))}
-    clean.pop("XDG_CONFIG_HOME", None)
-    return {
-        **clean,
-        "HOME": str(home),
+    return example_env(
+        home,
+        openai_server.base_url,
         # The spec's file writes api_key = "": the SDK's own variable is what counts.
-        "OPENAI_API_KEY": "sk-spec",
-        "LLMCORE_PROVIDERS_OPENAI_BASE_URL": openai_server.base_url,
-        "LLMCORE_PROVIDERS_OPENAI_MAX_RETRIES": "0",
-        "LLMCORE_PROVIDERS_OLLAMA_BASE_URL": f"{ollama_server.url}/api",
+        OPENAI_API_KEY="sk-spec",
+        LLMCORE_PROVIDERS_OLLAMA_BASE_URL=f"{ollama_server.url}/api",
         # The spec's all-MiniLM-L6-v2, from a local folder (no download).
-        "LLMCORE_EMBEDDING_FASTEMBED_MODEL_PATH": str(minilm_dir),
-        "ANONYMIZED_TELEMETRY": "False",
-        "PYTHONWARNINGS": "default",  # a "never awaited" RuntimeWarning would show
-    }
-
-
-def run(example: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(
-        [sys.executable, str(EXAMPLES / example)],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
+        LLMCORE_EMBEDDING_FASTEMBED_MODEL_PATH=str(minilm_dir),
     )
-    assert done.returncode == 0, f"{example}:\n{done.stdout}\n{done.stderr}"
-    assert "Traceback" not in done.stderr and "never awaited" not in done.stderr, done.stderr
-    return done
 
 
-def chats(server: FakeOpenAIServer) -> list[dict[str, object]]:
-    return [r.json for r in server.requests if r.path.endswith("/chat/completions")]
-
-
-def stored(home: Path, session_id: str) -> list[tuple[str, str]]:
-    async def read() -> list[tuple[str, str]]:
-        path = str(home / ".llmcore" / "sessions.db")
-        async with LLMCore({"storage.session.path": path}, env_prefix=None) as llm:
-            session = await llm.get_session(session_id)
-        assert session is not None, f"session {session_id!r} was not stored"
-        return [(m.role.value, m.content) for m in session.messages]
-
-    return anyio.run(read)
+def run(example: str, env: dict[str, str], cwd: Path) -> str:
+    """Run ``examples/<example>`` as written; return what it printed."""
+    return run_example(EXAMPLES / example, env, cwd).stdout
 
 
 def test_example_1_simple_chat(
@@ -105,13 +70,13 @@ def test_example_1_simple_chat(
     openai_server: FakeOpenAIServer,
     ollama_server: FakeOllamaServer,
 ) -> None:
-    out = run("example1_simple_chat.py", env, home).stdout
+    out = run("example1_simple_chat.py", env, home)
     assert out.splitlines()[0] == "LLM Response: echo: What is the capital of France?"
     assert "\nOllama Response:\n" in out and "An error occurred" not in out
-    (chat,) = chats(openai_server)
+    (chat,) = openai_server.chat_bodies()
     assert chat["model"] == "gpt-4-turbo"  # the spec's default_model, from the user's file
     assert openai_server.requests[0].headers["authorization"] == "Bearer sk-spec"
-    (sent,) = [r.json for r in ollama_server.requests if r.path == "/api/chat"]
+    (sent,) = ollama_server.chat_bodies()
     assert sent["model"] == "llama3" and sent["options"]["temperature"] == 0.5
     reply = out.split("Ollama Response:\n", 1)[1].strip()
     assert reply and "recursion" in reply
@@ -124,7 +89,7 @@ def test_example_2_session_history_stops_at_the_unawaited_list_sessions(
     (home / "my_app_config.toml").write_text('[providers.openai]\ndefault_model = "gpt-4o"\n')
     # env_prefix="MYAPP": LLMCORE_ variables are not read, MYAPP_ ones are.
     env = {**env, "MYAPP_PROVIDERS_OPENAI_BASE_URL": openai_server.base_url}
-    out = run("example2_session_history.py", env, home).stdout
+    out = run("example2_session_history.py", env, home)
     lines = out.splitlines()
     assert lines[0].startswith("Starting session: user_conversation_")
     session_id = lines[0].split(": ", 1)[1]
@@ -137,7 +102,7 @@ def test_example_2_session_history_stops_at_the_unawaited_list_sessions(
         "was used as a string (print, str(), f-string). It is an async method: write "
         "`await llm.list_sessions()` inside an async function.",
     ]
-    first, second = chats(openai_server)
+    first, second = openai_server.chat_bodies()
     assert first["model"] == second["model"] == "gpt-4o"
     # The second turn carried the first: the session's history.
     assert [m["role"] for m in second["messages"]] == ["system", "user", "assistant", "user"]
@@ -147,7 +112,7 @@ def test_example_2_session_history_stops_at_the_unawaited_list_sessions(
 def test_example_3_streaming_stops_at_the_unawaited_get_session(
     env: dict[str, str], home: Path, openai_server: FakeOpenAIServer
 ) -> None:
-    out = run("example3_streaming.py", env, home).stdout
+    out = run("example3_streaming.py", env, home)
     assert out.startswith(
         "User: Tell me a short story about a brave knight.\n"
         "Assistant (streaming): echo: Tell me a short story about a brave knight.\n"
@@ -159,7 +124,7 @@ def test_example_3_streaming_stops_at_the_unawaited_get_session(
         "`await llm.get_session(session_id)` inside an async function."
     )
     assert "saved with" not in out
-    (chat,) = chats(openai_server)
+    (chat,) = openai_server.chat_bodies()
     assert chat["stream"] is True
     # The stream was saved once it was read to its end.
     assert stored(home, "streaming_test_session") == [
@@ -169,7 +134,7 @@ def test_example_3_streaming_stops_at_the_unawaited_get_session(
 
 
 def test_example_4_rag(env: dict[str, str], home: Path, openai_server: FakeOpenAIServer) -> None:
-    out = run("example4_rag.py", env, home).stdout
+    out = run("example4_rag.py", env, home)
     lines = out.splitlines()
     assert lines[0] == "Adding 3 documents to collection 'my_documents'..."
     assert lines[1] == "Added document IDs: ['doc1', 'doc2', 'doc3']"
@@ -180,7 +145,7 @@ def test_example_4_rag(env: dict[str, str], home: Path, openai_server: FakeOpenA
     question = "What programming language is mentioned in the documents?"
     assert lines[7] == f"RAG Response: echo: {question}"
     assert "An error occurred" not in out
-    (chat,) = chats(openai_server)
+    (chat,) = openai_server.chat_bodies()
     sent = json.dumps(chat["messages"])
     assert "The primary programming language used in LLMCore is Python." in sent
     assert "Answer based *only* on the provided context documents." in sent
